@@ -1,0 +1,30 @@
+"""Site parsers: HTML in, data out, no Scrapy engine needed.
+
+``parse_article`` and ``parse_listing`` choose the parser version whose ``applies_to``
+recognizes the page, so a layout change is a new class beside the old one.
+"""
+
+from __future__ import annotations
+
+from parsel import Selector
+
+from crawler.sites.model import ArticlePage, ListingPage
+from crawler.sites.platform import ListingV1, PlatformV1, UnparseablePage
+
+ARTICLE_PARSERS = (PlatformV1,)
+
+__all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing"]
+
+
+def parse_article(url: str, html: str) -> ArticlePage:
+    """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none."""
+    page = Selector(text=html)
+    for parser in ARTICLE_PARSERS:
+        if parser.applies_to(page):
+            return parser(url, html).parse()
+    raise UnparseablePage("no parser recognizes this page's layout")
+
+
+def parse_listing(url: str, html: str) -> ListingPage:
+    """The entries of a section page or "load more" chunk fetched from ``url``."""
+    return ListingV1(url, html).parse()

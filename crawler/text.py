@@ -1,0 +1,41 @@
+"""Text normalization and URL identity: the rules every other module uses, written once.
+
+``normalize_text`` is THE normalization behind every text hash in the store: two strings
+that normalize alike are the same text. ``article_identity`` is THE rule that makes two URLs
+the same article.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+# Zero-width characters that carry no text (ZWNJ/ZWJ are kept: they matter in some scripts).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"), None)
+_WHITESPACE = re.compile(r"\s+")
+
+# Query parameters that only track where a click came from.
+TRACKING_PARAMETERS = ("in", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFC, invisible characters removed, every whitespace run one space, trimmed.
+
+    NBSP and the other Unicode spaces count as whitespace. Case, punctuation and quotes are
+    kept as published: a changed quote mark is a changed text.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def strip_tracking(url: str) -> str:
+    """The URL without tracking parameters (``?in=t``, ``utm_*``) and without its fragment."""
+    return url_query_cleaner(url, TRACKING_PARAMETERS, remove=True, keep_fragments=False)
+
+
+def article_identity(url: str) -> str:
+    """The article a URL names: scheme and host lower-cased, no query, no fragment."""
+    cleaned = canonicalize_url(url, keep_fragments=False)
+    return cleaned.split("?", 1)[0]
