@@ -1,0 +1,92 @@
+"""``scrapy crawl``, with the spider's arguments checked first and a clear end.
+
+Differences from Scrapy's own command: a bad ``-a`` argument is a one-line usage error; a
+crawl that could not reach its section page (no network, DNS failure) ends with a short
+error that says how to replay the recorded site instead, and exit status 1; tracebacks of
+expected network failures are not printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
+
+from crawler.fixtures import FixtureError, fixture_set_path
+from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
+
+if TYPE_CHECKING:
+    import argparse
+
+NETWORK_ERRORS = (
+    "CannotResolveHostError",
+    "DownloadConnectionRefusedError",
+    "DownloadTimeoutError",
+    "DownloadFailedError",
+    "DNSLookupError",
+    "ConnectionRefusedError",
+    "TCPTimedOutError",
+    "TimeoutError",
+    "ConnectError",
+    "NoRouteError",
+    "ConnectionLost",
+    "ResponseNeverReceived",
+)
+
+# Where Scrapy logs failed downloads with a traceback.
+QUIETED_LOGGERS = (
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.core.scraper",
+    "scrapy.core.engine",
+)
+
+
+class QuietNetworkErrors(logging.Filter):
+    """Drops the traceback (not the message) of log records about expected network failures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record; strip its traceback when it is a network failure."""
+        failure_type = record.exc_info[0] if record.exc_info else None
+        if failure_type is not None and failure_type.__name__ in NETWORK_ERRORS:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+class Command(ScrapyCrawl):
+    """Run a spider of the project, by name."""
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Check the arguments, crawl, and turn an unreachable site into a clear error."""
+        if len(args) != 1:
+            raise UsageError("name one spider, e.g. scrapy crawl africa")
+        parse_arguments(opts.spargs.get("since"), opts.spargs.get("max_pages"))
+        quiet = QuietNetworkErrors()
+        for name in QUIETED_LOGGERS:
+            logging.getLogger(name).addFilter(quiet)
+        assert self.crawler_process is not None
+        replay = self.settings.get("FIXTURES_REPLAY")
+        try:
+            if replay:
+                fixture_set_path(replay)
+        except FixtureError as error:
+            raise UsageError(str(error)) from None
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+            return
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        if not stats.get(STAT_SECTION_REACHED):
+            error = stats.get(STAT_SECTION_ERROR, "no response")
+            print(
+                f"error: could not fetch the section page ({error}).\n"
+                "The live site cannot be reached from here. To replay the recorded site:\n"
+                f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnik-africa",
+                file=sys.stderr,
+            )
+            self.exitcode = 1

@@ -1,0 +1,218 @@
+"""Recorded sites: replay saved HTTP responses, or record a live crawl's responses.
+
+A *fixture* is one saved HTTP response: the body's raw bytes in a file, and a JSON sidecar
+``NAME.http.json`` beside it::
+
+    {"url": "https://sputnikglobe.com/africa/", "status": 200,
+     "headers": {"Content-Type": "text/html; charset=utf-8"},
+     "fetched_at": "2023-01-20T12:00:00Z", "body": "section.html"}
+
+A folder of fixtures is a recorded site (``fixtures/<name>/``).
+
+* ``FIXTURES_REPLAY = "fixtures/sputnik-africa"``: :class:`ReplayDownloadHandler` serves every
+  http(s) request from that set by URL, so every downloader middleware (robots.txt,
+  redirects, retries, decompression) behaves as on the live site. A URL with no fixture
+  answers 404 and is counted (``fixtures/replay/missing``).
+* ``FIXTURES_RECORD = "some/folder"``: :class:`RecordMiddleware` writes every response a live
+  crawl receives as a fixture in the same format.
+
+:class:`FixturesAddon` (enabled in the project's ``ADDONS``) switches both on from the settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Headers, Request, Response
+from scrapy.responsetypes import responsetypes
+from w3lib.url import canonicalize_url
+
+from crawler.fetching import META_RECORDED_AT
+from crawler.run import utc_now
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+SIDECAR_SUFFIX = ".http.json"
+REPLAY_HANDLER = "crawler.fixtures.ReplayDownloadHandler"
+RECORD_MIDDLEWARE = "crawler.fixtures.RecordMiddleware"
+
+
+class FixtureError(ValueError):
+    """A fixture set or fixture that cannot be used, with the reason."""
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a plain relative name: no ``..``, no absolute path, no backslash."""
+    path = Path(name)
+    if not name or path.is_absolute() or ".." in path.parts or "\\" in name or name.startswith("~"):
+        raise FixtureError(f"not a safe fixture name: {name!r}")
+    return name
+
+
+def fixture_set_path(name: str) -> Path:
+    """The folder of a fixture set, after checking its name (relative to the working folder)."""
+    path = Path(check_name(name))
+    if not path.is_dir():
+        raise FixtureError(f"no fixture set at {name!r} (expected a folder of *.http.json files)")
+    return path
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """One saved HTTP response."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    fetched_at: str
+    body_path: Path
+
+    def body(self) -> bytes:
+        """The saved body bytes."""
+        return self.body_path.read_bytes()
+
+
+def load_fixture(sidecar: Path) -> Fixture:
+    """The fixture a sidecar describes; :class:`FixtureError` where it is malformed."""
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        body_name = check_name(meta["body"])
+        if "/" in body_name:
+            raise FixtureError(f"{sidecar}: body must be a file beside the sidecar")
+        return Fixture(
+            url=str(meta["url"]),
+            status=int(meta.get("status", 200)),
+            headers={str(k): str(v) for k, v in meta.get("headers", {}).items()},
+            fetched_at=str(meta.get("fetched_at") or ""),
+            body_path=sidecar.parent / body_name,
+        )
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
+        raise FixtureError(f"{sidecar}: malformed sidecar ({error})") from error
+
+
+def replay_key(url: str) -> str:
+    """How a URL is looked up in a fixture set: canonical form (sorted query), no fragment."""
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def index_fixture_set(path: Path) -> dict[str, Fixture]:
+    """Every fixture of a set, by URL."""
+    index: dict[str, Fixture] = {}
+    for sidecar in sorted(path.glob(f"*{SIDECAR_SUFFIX}")):
+        fixture = load_fixture(sidecar)
+        if not fixture.body_path.is_file():
+            raise FixtureError(f"{sidecar}: body file {fixture.body_path.name} is missing")
+        index[replay_key(fixture.url)] = fixture
+    if not index:
+        raise FixtureError(f"fixture set {path} holds no *{SIDECAR_SUFFIX} files")
+    return index
+
+
+class ReplayDownloadHandler:
+    """A download handler that answers every request from a recorded fixture set."""
+
+    lazy = False
+
+    def __init__(self, crawler: Crawler) -> None:
+        name = crawler.settings.get("FIXTURES_REPLAY")
+        if not name:
+            raise NotConfigured("FIXTURES_REPLAY is not set")
+        self.crawler = crawler
+        self.index = index_fixture_set(fixture_set_path(name))
+        logger.info("Replaying %d recorded responses from %s", len(self.index), name)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ReplayDownloadHandler:
+        """Built by Scrapy."""
+        return cls(crawler)
+
+    async def download_request(self, request: Request) -> Response:
+        """The recorded response for ``request.url``; a 404 where none was recorded."""
+        stats = self.crawler.stats
+        assert stats is not None
+        fixture = self.index.get(replay_key(request.url))
+        if fixture is None:
+            stats.inc_value("fixtures/replay/missing")
+            logger.warning("No fixture for %s: answering 404", request.url)
+            return Response(url=request.url, status=404, body=b"", request=request)
+        stats.inc_value("fixtures/replay/served")
+        body = fixture.body()
+        headers = Headers(fixture.headers)
+        request.meta[META_RECORDED_AT] = fixture.fetched_at or None
+        respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        return respcls(
+            url=request.url, status=fixture.status, headers=headers, body=body, request=request
+        )
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class RecordMiddleware:
+    """A downloader middleware that saves every response it sees as a fixture."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordMiddleware:
+        """Built by Scrapy; off unless ``FIXTURES_RECORD`` names a folder."""
+        name = crawler.settings.get("FIXTURES_RECORD")
+        if not name:
+            raise NotConfigured("FIXTURES_RECORD is not set")
+        return cls(Path(check_name(name)))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Write ``response`` (raw bytes, as received) and its sidecar; pass it on unchanged."""
+        stem = hashlib.sha256(response.url.encode("utf-8")).hexdigest()[:20]
+        body_name = f"{stem}.body"
+        (self.folder / body_name).write_bytes(response.body)
+        headers = {
+            k.decode("latin-1"): b", ".join(v).decode("latin-1")
+            for k, v in response.headers.items()
+        }
+        sidecar: dict[str, Any] = {
+            "url": response.url,
+            "status": response.status,
+            "headers": headers,
+            "fetched_at": utc_now(),
+            "body": body_name,
+        }
+        (self.folder / f"{stem}{SIDECAR_SUFFIX}").write_text(
+            json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return response
+
+
+class FixturesAddon:
+    """Switches replay and recording on from ``FIXTURES_REPLAY`` / ``FIXTURES_RECORD``."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        """Route http(s) to the replay handler, or add the recorder near the downloader."""
+        if settings.get("FIXTURES_REPLAY"):
+            if settings.get("FIXTURES_RECORD"):
+                raise FixtureError("FIXTURES_REPLAY and FIXTURES_RECORD exclude each other")
+            fixture_set_path(settings["FIXTURES_REPLAY"])  # fail early, with a clear reason
+            handlers = settings.getdict("DOWNLOAD_HANDLERS")
+            handlers.update({"http": REPLAY_HANDLER, "https": REPLAY_HANDLER})
+            settings.set("DOWNLOAD_HANDLERS", handlers, priority="project")
+            # A recorded site is on this disk: no one to be polite to, no delay needed.
+            for key, value in (("AUTOTHROTTLE_ENABLED", False), ("DOWNLOAD_DELAY", 0)):
+                settings.set(key, value, priority="project")
+        if settings.get("FIXTURES_RECORD"):
+            middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+            # 950 sits next to the downloader: it sees each response before decompression,
+            # redirects and retries, exactly as the site sent it.
+            middlewares[RECORD_MIDDLEWARE] = 950
+            settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="project")

@@ -1,0 +1,60 @@
+"""Scrapy settings of the project: polite and safe by default.
+
+Project settings (documented in the README's reference, each with its default):
+
+* ``STORE_PATH`` — the SQLite file the crawl writes (default ``data/wire.db``).
+* ``FIXTURES_REPLAY`` — a fixture set to serve instead of the network (default: none).
+* ``FIXTURES_RECORD`` — a folder where a live crawl saves every response (default: none).
+* ``STORE_SUMMARY`` — print the store's summary when the crawl ends (default: True).
+* ``ALLOW_PRIVATE_HOSTS`` — hosts on private addresses that may be crawled (default: none).
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "wirearchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
+
+# The project's own settings
+STORE_PATH = "data/wire.db"
+FIXTURES_REPLAY: str | None = None
+FIXTURES_RECORD: str | None = None
+STORE_SUMMARY = True
+ALLOW_PRIVATE_HOSTS: list[str] = []
+
+# Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
+ROBOTSTXT_OBEY = True
+USER_AGENT = (
+    "wirearchive/0.1 (news wire archiving for research; "
+    "+https://github.com/wirearchive/wirearchive)"
+)
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+
+# Safety: only http(s), no telnet console or remote control, no private addresses.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressGuardMiddleware": 50,
+    "crawler.middlewares.ReceivedAtMiddleware": 960,
+}
+ADDONS = {"crawler.fixtures.FixturesAddon": 0}
+
+ITEM_PIPELINES = {
+    "pipelines.boilerplate.BoilerplatePipeline": 100,
+    "pipelines.provenance.ProvenancePipeline": 200,
+    "pipelines.storage.StoragePipeline": 900,
+}
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,132 @@
+"""SectionSpider: reads a section's listing, follows its "load more" chunks, requests articles.
+
+Spiders route; they do not parse fields: listing and article pages go to ``crawler.sites``,
+and every response (or failure) becomes exactly one item carrying its fetch provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from typing import Any
+
+import scrapy
+from scrapy.exceptions import UsageError
+from scrapy.http import Request, Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.fetching import META_KIND, fetch_from_failure, fetch_from_response
+from crawler.items import ArticleItem, FetchItem, ListingItem
+from crawler.run import crawl_id
+from crawler.sites import UnparseablePage, parse_article, parse_listing
+
+logger = logging.getLogger(__name__)
+
+META_PAGE_NUMBER = "wire_page_number"
+STAT_SECTION_REACHED = "wire/section/reached"
+STAT_SECTION_ERROR = "wire/section/error"
+
+
+def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | None, int | None]:
+    """The spider's ``-a since=YYYY-MM-DD`` and ``-a max_pages=N``, checked."""
+    since_date = None
+    if since:
+        try:
+            since_date = date.fromisoformat(since)
+        except ValueError:
+            raise UsageError(f"since must be a date as YYYY-MM-DD, not {since!r}") from None
+    pages = None
+    if max_pages:
+        if not max_pages.isdigit() or int(max_pages) < 1:
+            raise UsageError(f"max_pages must be a whole number of at least 1, not {max_pages!r}")
+        pages = int(max_pages)
+    return since_date, pages
+
+
+class SectionSpider(scrapy.Spider):
+    """Crawls one section of a wire service: listing pages, then every listed article."""
+
+    section: str = ""
+    section_url: str = ""
+
+    def __init__(
+        self, since: str | None = None, max_pages: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.since, self.max_pages = parse_arguments(since, max_pages)
+        # listed times are ISO Z strings: one compares them as text
+        self.since_iso = f"{self.since.isoformat()}T00:00:00Z" if self.since else None
+
+    async def start(self) -> AsyncIterator[Any]:
+        """The section page."""
+        yield Request(
+            self.section_url,
+            callback=self.parse_listing,
+            errback=self.fetch_failed,
+            meta={META_KIND: "section", META_PAGE_NUMBER: 1},
+        )
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        """A listing page: its item, a request per listed article, the next chunk."""
+        run = crawl_id(self.crawler)
+        if not isinstance(response, TextResponse):
+            yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
+            return
+        listing = parse_listing(response.url, response.text)
+        if response.meta.get(META_KIND) == "section":
+            self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)  # type: ignore[union-attr]
+        yield ListingItem(fetch_from_response(response, run), listing, self.section)
+        reached_since = False
+        for entry in listing.entries:
+            if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
+                reached_since = True
+                self.crawler.stats.inc_value("wire/listing/older_than_since")  # type: ignore[union-attr]
+                continue
+            yield response.follow(
+                entry.url,
+                callback=self.parse_article,
+                errback=self.fetch_failed,
+                meta={META_KIND: "article"},
+            )
+        page_number: int = response.meta[META_PAGE_NUMBER]
+        if listing.next_url is None:
+            logger.info("Listing ends at page %s: no next chunk", page_number)
+        elif reached_since:
+            logger.info(
+                "Listing stops at page %s: items older than since=%s", page_number, self.since
+            )
+        elif self.max_pages is not None and page_number >= self.max_pages:
+            logger.info("Listing stops at page %s: max_pages reached", page_number)
+        else:
+            yield Request(
+                listing.next_url,
+                callback=self.parse_listing,
+                errback=self.fetch_failed,
+                meta={META_KIND: "listing", META_PAGE_NUMBER: page_number + 1},
+            )
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        """An article page: an article item, or a fetch item where the page is no article."""
+        run = crawl_id(self.crawler)
+        if not isinstance(response, TextResponse):
+            yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
+            return
+        try:
+            page = parse_article(response.url, response.text)
+        except UnparseablePage as refused:
+            logger.warning("Not an article: %s (%s)", response.url, refused)
+            yield FetchItem(fetch_from_response(response, run, "unparseable", str(refused)))
+            return
+        yield ArticleItem(fetch_from_response(response, run), page)
+
+    def fetch_failed(self, failure: Failure) -> Iterator[Any]:
+        """An HTTP error status or a failed download: recorded, never silently skipped."""
+        fetch = fetch_from_failure(failure, crawl_id(self.crawler))
+        if fetch.kind == "section":
+            reason = fetch.error or f"HTTP {fetch.status}"
+            self.crawler.stats.set_value(STAT_SECTION_ERROR, reason)  # type: ignore[union-attr]
+        logger.warning(
+            "Fetch %s: %s (%s)", fetch.outcome, fetch.requested_url, fetch.error or fetch.status
+        )
+        yield FetchItem(fetch)

@@ -1,0 +1,152 @@
+"""The storage pipeline: hands each item to the store in one transaction, and the crawl's
+beginning, end and summary.
+
+It writes no SQL itself: ``store.Store`` does. A failed write is never logged-and-ignored:
+the crawl stops with the reason ``store_error`` and the item is dropped with a counter.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.items import ArticleItem, FetchItem, ListingItem
+from crawler.run import crawl_id, utc_now
+from store import Store, format_summary
+from store.records import CrawlRecord, ListingEntryRecord, ListingRecord
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+SOFTWARE = ("wirearchive", "scrapy", "sqlite-utils", "itemadapter", "w3lib", "parsel", "lxml")
+# Settings that shape what a run fetched, kept with the crawl.
+RECORDED_SETTINGS = (
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED",
+    "DOWNLOAD_DELAY",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "FIXTURES_REPLAY",
+    "FIXTURES_RECORD",
+    "STORE_PATH",
+)
+
+
+def software_versions() -> dict[str, str]:
+    """The installed versions of the packages a crawl's output depends on."""
+    found: dict[str, str] = {"python": sys.version.split()[0]}
+    for name in SOFTWARE:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def listing_record(item: ListingItem) -> ListingRecord:
+    """The record the store keeps of a listing page."""
+    listing = item.listing
+    return ListingRecord(
+        listing_url=listing.url,
+        section=item.section,
+        entries=[
+            ListingEntryRecord(e.position, e.url, e.title, e.listed_at, e.listed_raw)
+            for e in listing.entries
+        ],
+        next_url=listing.next_url,
+        parser=listing.parser,
+        parser_version=listing.parser_version,
+    )
+
+
+class StoragePipeline:
+    """Writes every item to the SQLite store at ``STORE_PATH``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.path = crawler.settings.get("STORE_PATH")
+        self.print_summary = crawler.settings.getbool("STORE_SUMMARY", True)
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
+        """Built by Scrapy; finishes the crawl record when the spider closes."""
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        """Open the store and record the crawl's start."""
+        spider = self.crawler.spider
+        assert spider is not None
+        self.store = Store(self.path)
+        settings = {key: self.crawler.settings.get(key) for key in RECORDED_SETTINGS}
+        arguments = {
+            key: str(value)
+            for key, value in (("since", getattr(spider, "since", None)),
+                               ("max_pages", getattr(spider, "max_pages", None)))
+            if value is not None
+        }  # fmt: skip
+        self.store.begin_crawl(
+            CrawlRecord(
+                id=crawl_id(self.crawler),
+                spider=spider.name,
+                arguments=arguments,
+                started_at=utc_now(),
+                software=software_versions(),
+                settings=settings,
+            )
+        )
+        logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
+
+    def process_item(self, item: Any) -> Any:
+        """Write the item's fetch and what came of it, in one transaction."""
+        assert self.store is not None
+        stats = self.crawler.stats
+        assert stats is not None
+        try:
+            if isinstance(item, ArticleItem):
+                assert item.record is not None, "the provenance pipeline runs before storage"
+                result = self.store.save_article(item.fetch, item.record)
+                stats.inc_value(
+                    "store/versions/new" if result.new_version else "store/versions/same"
+                )
+            elif isinstance(item, ListingItem):
+                self.store.save_listing(item.fetch, listing_record(item))
+            elif isinstance(item, FetchItem):
+                self.store.save_fetch(item.fetch)
+            else:
+                return item
+        except sqlite3.Error as error:
+            stats.inc_value("store/error")
+            logger.error("Could not write to %s: %s; stopping the crawl", self.path, error)
+            engine = self.crawler.engine
+            if engine is not None:
+                deferred_from_coro(engine.close_spider_async(reason="store_error"))
+            raise DropItem(f"store write failed: {error}") from error
+        stats.inc_value(f"store/fetches/{item.fetch.outcome}")
+        return item
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """Record the crawl's end, why it ended and its stats; print the summary."""
+        if self.store is None:
+            return
+        stats = self.crawler.stats
+        assert stats is not None
+        all_stats = {k: v if isinstance(v, int | float | str) else str(v)
+                     for k, v in stats.get_stats().items()}  # fmt: skip
+        run = crawl_id(self.crawler)
+        self.store.finish_crawl(run, utc_now(), reason, all_stats)
+        if self.print_summary:
+            print(format_summary(self.store.summary(run), self.path), flush=True)
+        self.store.close()
+        self.store = None
