@@ -96,4 +96,4 @@ def fetch_from_failure(failure: Failure, crawl_id: str) -> FetchRecord:
 def _kind(request: Request) -> FetchKind:
     kind = request.meta.get(META_KIND, "article")
     assert kind in ("section", "listing", "article")
-    return kind  # type: ignore[no-any-return]
+    return kind

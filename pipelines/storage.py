@@ -19,7 +19,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id, utc_now
-from store import Store, format_summary
+from store import Store, StoreError, format_summary
 from store.records import CrawlRecord, ListingEntryRecord, ListingRecord
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ class StoragePipeline:
                 self.store.save_fetch(item.fetch)
             else:
                 return item
-        except sqlite3.Error as error:
+        except (sqlite3.Error, StoreError) as error:
             stats.inc_value("store/error")
             logger.error("Could not write to %s: %s; stopping the crawl", self.path, error)
             engine = self.crawler.engine

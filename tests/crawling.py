@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,17 +20,28 @@ class CrawlRun:
     stderr: str
 
 
-def run_crawl(*args: str, timeout: float = 180) -> CrawlRun:
-    """``scrapy crawl africa ARGS`` from the project root."""
+def run_scrapy(*args: str, cwd: Path = ROOT, timeout: float = 180) -> CrawlRun:
+    """``scrapy ARGS`` with the project's settings, from ``cwd``."""
+    env = {
+        **os.environ,
+        "SCRAPY_SETTINGS_MODULE": "crawler.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "africa", *args],
-        cwd=ROOT,
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
     return CrawlRun(done.returncode, done.stdout, done.stderr)
+
+
+def run_crawl(*args: str) -> CrawlRun:
+    """``scrapy crawl africa ARGS`` from the project root."""
+    return run_scrapy("crawl", "africa", *args)
 
 
 def replay(store: Path, *args: str, fixture_set: str = "fixtures/sputnik-africa") -> CrawlRun:

@@ -31,6 +31,6 @@ class NoNetworkResolver:
         """Become the reactor's resolver."""
         self.reactor.installResolver(self)
 
-    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:  # noqa: N802
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
         """Fail, as DNS does without network."""
         return defer.fail(DNSLookupError(name))

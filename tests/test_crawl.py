@@ -103,8 +103,8 @@ def test_since_stops_pagination(tmp_path: Path) -> None:
     kinds = dict(db.execute("select kind, count(*) from fetches group by kind").fetchall())
     assert kinds == {"section": 1, "listing": 1, "article": 10}
     assert count(db, "select count(*) from articles") == 9
-    assert count(db, "select count(*) from articles a join versions v on v.id = a.current_version_id"
-                     " where v.published_at < '2023-01-10'") == 0  # fmt: skip
+    older = "select count(*) from versions where published_at < '2023-01-10'"
+    assert count(db, older) == 0
 
 
 def test_max_pages_bounds_listing_pages(tmp_path: Path) -> None:

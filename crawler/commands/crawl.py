@@ -68,12 +68,13 @@ class Command(ScrapyCrawl):
         for name in QUIETED_LOGGERS:
             logging.getLogger(name).addFilter(quiet)
         assert self.crawler_process is not None
+        assert self.settings is not None
         replay = self.settings.get("FIXTURES_REPLAY")
         try:
             if replay:
                 fixture_set_path(replay)
-        except FixtureError as error:
-            raise UsageError(str(error)) from None
+        except FixtureError as bad_set:
+            raise UsageError(str(bad_set)) from None
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
@@ -82,9 +83,9 @@ class Command(ScrapyCrawl):
             return
         stats = crawler.stats.get_stats() if crawler.stats else {}
         if not stats.get(STAT_SECTION_REACHED):
-            error = stats.get(STAT_SECTION_ERROR, "no response")
+            reason = stats.get(STAT_SECTION_ERROR, "no response")
             print(
-                f"error: could not fetch the section page ({error}).\n"
+                f"error: could not fetch the section page ({reason}).\n"
                 "The live site cannot be reached from here. To replay the recorded site:\n"
                 f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnik-africa",
                 file=sys.stderr,

@@ -11,4 +11,4 @@ class AfricaSpider(SectionSpider):
     name = "africa"
     section = "africa"
     section_url = "https://sputnikglobe.com/africa/"
-    allowed_domains = ("sputnikglobe.com",)  # type: ignore[assignment]
+    allowed_domains = ("sputnikglobe.com",)

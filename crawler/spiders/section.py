@@ -75,13 +75,13 @@ class SectionSpider(scrapy.Spider):
             return
         listing = parse_listing(response.url, response.text)
         if response.meta.get(META_KIND) == "section":
-            self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)  # type: ignore[union-attr]
+            self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)
         yield ListingItem(fetch_from_response(response, run), listing, self.section)
         reached_since = False
         for entry in listing.entries:
             if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
                 reached_since = True
-                self.crawler.stats.inc_value("wire/listing/older_than_since")  # type: ignore[union-attr]
+                self.crawler.stats.inc_value("wire/listing/older_than_since")
                 continue
             yield response.follow(
                 entry.url,
@@ -125,7 +125,7 @@ class SectionSpider(scrapy.Spider):
         fetch = fetch_from_failure(failure, crawl_id(self.crawler))
         if fetch.kind == "section":
             reason = fetch.error or f"HTTP {fetch.status}"
-            self.crawler.stats.set_value(STAT_SECTION_ERROR, reason)  # type: ignore[union-attr]
+            self.crawler.stats.set_value(STAT_SECTION_ERROR, reason)
         logger.warning(
             "Fetch %s: %s (%s)", fetch.outcome, fetch.requested_url, fetch.error or fetch.status
         )

@@ -1,0 +1,203 @@
+"""Command line for a store: ``python -m store {export,summary,serve,metadata} STORE_PATH``.
+
+A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
+``error: ...`` on stderr with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from store.db import Store
+from store.errors import StoreError
+from store.metadata import metadata_json
+from store.schema import schema_version
+from store.summary import format_summary
+
+EXPORT_FORMATS = ("jsonl",)
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8001
+
+
+class CommandError(Exception):
+    """A problem to report to the user as ``error: <message>``."""
+
+
+def open_store(path: str) -> Store:
+    """Open an existing store, or explain why it cannot be opened."""
+    file = Path(path)
+    if not file.is_file():
+        raise CommandError(f"no store at {path}")
+    try:
+        with Database(file) as db:
+            version = schema_version(db)
+    except sqlite3.DatabaseError as error:
+        raise CommandError(f"{path} is not a store: {error}") from error
+    if version == 0:
+        raise CommandError(f"{path} is not a store (it has no store schema)")
+    try:
+        return Store(file)
+    except (sqlite3.DatabaseError, RuntimeError) as error:
+        raise CommandError(f"cannot open {path}: {error}") from error
+
+
+def write_lines(lines: Iterable[str]) -> None:
+    """Write lines to stdout as UTF-8, whatever the terminal's encoding."""
+    out = sys.stdout.buffer
+    try:
+        for line in lines:
+            out.write(line.encode("utf-8") + b"\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def command_export(args: argparse.Namespace) -> int:
+    """Write every article's current version as one JSON object per line."""
+    with open_store(args.store) as store:
+        write_lines(json.dumps(article, ensure_ascii=False) for article in store.export_articles())
+    return 0
+
+
+def command_summary(args: argparse.Namespace) -> int:
+    """Print the store's counts and the command to browse it."""
+    with open_store(args.store) as store:
+        try:
+            summary = store.summary(args.crawl)
+        except StoreError as error:
+            raise CommandError(str(error)) from error
+    write_lines([format_summary(summary, args.store)])
+    return 0
+
+
+def datasette_command(
+    store_path: str, metadata_path: str, host: str, port: int, options: Sequence[str]
+) -> list[str]:
+    """The command that serves a store read-only with its metadata."""
+    return [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        store_path,
+        "--metadata",
+        metadata_path,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        *options,
+    ]
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    """Run Datasette on the store with its metadata, until interrupted."""
+    open_store(args.store).close()  # refuse a missing file or a non-store before serving
+    with tempfile.TemporaryDirectory(prefix="store-metadata-") as folder:
+        metadata_path = Path(folder) / "metadata.json"
+        metadata_path.write_text(metadata_json(args.store), encoding="utf-8")
+        command = datasette_command(
+            args.store, str(metadata_path), args.host, args.port, args.datasette_options
+        )
+        try:
+            return subprocess.run(command, check=False).returncode
+        except KeyboardInterrupt:
+            return 130
+
+
+def command_metadata(args: argparse.Namespace) -> int:
+    """Print the Datasette metadata keyed for this store file (which need not exist yet)."""
+    write_lines([metadata_json(args.store)])
+    return 0
+
+
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    example: str,
+) -> argparse.ArgumentParser:
+    """Add a subcommand whose help is its handler's docstring plus an example."""
+    summary = (handler.__doc__ or "").strip()
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("store", metavar="STORE_PATH", help="the store's SQLite file")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m store`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m store",
+        description="Export, summarize and browse a wirearchive store.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    export = add_command(
+        commands,
+        "export",
+        command_export,
+        "python -m store export data/wire.db --format jsonl > articles.jsonl",
+    )
+    export.add_argument(
+        "--format", choices=EXPORT_FORMATS, default="jsonl", help="output format (jsonl)"
+    )
+    summary = add_command(
+        commands, "summary", command_summary, "python -m store summary data/wire.db"
+    )
+    summary.add_argument("--crawl", metavar="CRAWL_ID", help="count the fetches of one crawl")
+    serve = add_command(
+        commands,
+        "serve",
+        command_serve,
+        "python -m store serve data/wire.db --port 8001\n"
+        "  python -m store serve data/wire.db -- --get /wire/crawl_log.json",
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "datasette_options",
+        nargs="*",
+        metavar="-- DATASETTE_OPTION",
+        help="further options for datasette serve, after --",
+    )
+    add_command(
+        commands,
+        "metadata",
+        command_metadata,
+        "python -m store metadata data/wire.db > metadata.json\n"
+        "  datasette data/wire.db -m metadata.json",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""What the store accepts: plain records, no Scrapy.
+
+The item pipelines build these from crawled responses; :class:`store.Store` writes each one
+(a fetch together with what came of it) in a single transaction. Times are ISO 8601 UTC
+strings ending in ``Z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FetchOutcome = Literal[
+    "ok",  # 2xx, parsed into an article or a listing
+    "not_found",  # 404 or 410
+    "http_error",  # any other non-2xx status
+    "failed",  # no HTTP response at all (DNS, connection refused, timeout, ...)
+    "unparseable",  # 2xx but the parser refused the page (kept raw, no article)
+]
+
+FetchKind = Literal["section", "listing", "article"]
+
+# where the boilerplate split put a block: a dropped block (banner, embed, unknown, empty) is
+# counted and kept in ``blocks`` with its data, never in the body
+BlockDestination = Literal["body", "dateline", "captions", "related_links", "dropped"]
+
+
+@dataclass
+class CrawlRecord:
+    """One run of a spider."""
+
+    id: str
+    spider: str
+    arguments: dict[str, Any]
+    started_at: str
+    software: dict[str, str]  # package name -> version
+    settings: dict[str, Any] = field(default_factory=dict)  # the settings that shape the run
+
+
+@dataclass
+class FetchRecord:
+    """One HTTP exchange, or one failure to get one."""
+
+    crawl_id: str
+    kind: FetchKind
+    requested_url: str
+    final_url: str | None
+    status: int | None
+    outcome: FetchOutcome
+    fetched_at: str
+    error: str | None = None
+    elapsed_ms: float | None = None
+    referer: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None  # the response body as the page's bytes (transfer coding removed)
+    body_sha256: str | None = None
+
+
+@dataclass
+class BlockRecord:
+    """One block of an article body, and where the boilerplate split put it."""
+
+    position: int
+    kind: str
+    destination: BlockDestination
+    text: str
+    sha256: str  # SHA-256 of the block's normalized text
+    data: dict[str, Any] = field(default_factory=dict)  # the parser's full block
+
+
+@dataclass
+class CaptionRecord:
+    """A photo caption split out of the body (the main photo, an inline photo, a gallery)."""
+
+    position: int  # the block's index in page order
+    index: int  # the photo's index inside the block (0 except in galleries)
+    image_url: str | None
+    caption: str | None
+    credit: str | None
+
+
+@dataclass
+class RelatedLinkRecord:
+    """An inline "read also" link split out of the body."""
+
+    position: int
+    title: str | None
+    url: str | None  # without tracking parameters
+    published_at: str | None
+    published_raw: str | None
+
+
+@dataclass
+class TagRecord:
+    """A tag of the article."""
+
+    index: int
+    name: str
+    url: str | None
+
+
+@dataclass
+class DateRecord:
+    """A date the page claims, with its raw string and where it was read."""
+
+    kind: str
+    value: str | None
+    raw: str
+    source: str
+
+
+@dataclass
+class ArticleRecord:
+    """One parsed, split and hashed article page."""
+
+    url: str  # the article's identity: absolute, no query, no fragment
+    article_id: str | None
+    site: str
+    section: str | None
+    title: str | None
+    lead: str | None
+    dateline: str | None
+    published_at: str | None
+    modified_at: str | None
+    language: str | None
+    canonical_url: str | None
+    authors: list[str]
+    dates: list[DateRecord]
+    body: list[str]  # the body paragraphs, in order
+    blocks: list[BlockRecord]  # every block of the page, each with its destination
+    captions: list[CaptionRecord]
+    related_links: list[RelatedLinkRecord]
+    tags: list[TagRecord]
+    text_sha256: str  # SHA-256 of the normalized text (see pipelines.hashing)
+    raw_sha256: str  # SHA-256 of the raw body bytes
+    parser: str
+    parser_version: str
+    dropped: dict[str, int] = field(default_factory=dict)  # block kind -> count dropped
+
+
+@dataclass
+class ListingEntryRecord:
+    """One article as a listing page showed it."""
+
+    position: int
+    url: str
+    title: str | None
+    listed_at: str | None
+    listed_raw: str | None
+
+
+@dataclass
+class ListingRecord:
+    """A section page or "load more" chunk and the entries it showed."""
+
+    listing_url: str
+    section: str
+    entries: list[ListingEntryRecord]
+    next_url: str | None
+    parser: str
+    parser_version: str

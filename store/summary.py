@@ -1,0 +1,86 @@
+"""What a store holds, in numbers, and the text that reports them at the end of a crawl.
+
+:func:`read_summary` counts; :func:`format_summary` is the one place that words the report
+(the crawl's closing message and ``python -m store summary`` both print it), ending with the
+command that opens the store in Datasette.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any, get_args
+
+from sqlite_utils import Database
+
+from store.records import FetchOutcome
+
+# Whole-store totals, each the row count of the table of that name, in report order.
+LABELS: dict[str, str] = {
+    "articles": "Articles",
+    "versions": "Versions",
+    "captions": "Captions",
+    "related_links": "Related links",
+    "tags": "Tags",
+    "blocks": "Blocks",
+    "listing_pages": "Listing pages",
+    "listings": "Listing entries",
+}
+OUTCOMES: tuple[str, ...] = get_args(FetchOutcome)
+
+COUNT_TOTALS = "SELECT " + ", ".join(
+    f"(SELECT count(*) FROM {table}) AS {table}" for table in LABELS
+)
+COUNT_FETCHES = """
+SELECT outcome, count(*) AS n FROM fetches
+WHERE :crawl_id IS NULL OR crawl_id = :crawl_id
+GROUP BY outcome
+"""
+# An article is added by the crawl that stored its first version.
+COUNT_ADDED = """
+SELECT count(*) AS versions, coalesce(sum(version = 1), 0) AS articles
+FROM versions WHERE crawl_id = :crawl_id
+"""
+
+
+def read_summary(db: Database, crawl_id: str | None = None) -> dict[str, Any]:
+    """Count what the store holds; fetches (and what was added) for one crawl when given."""
+    result: dict[str, Any] = {"crawl_id": crawl_id}
+    result.update(next(db.query(COUNT_TOTALS)))
+    fetches = dict.fromkeys(OUTCOMES, 0)
+    for row in db.query(COUNT_FETCHES, {"crawl_id": crawl_id}):
+        fetches[row["outcome"]] = row["n"]
+    result["fetches"] = fetches
+    result["fetches_total"] = sum(fetches.values())
+    result["articles_added"] = result["versions_added"] = None
+    if crawl_id is not None:
+        added = next(db.query(COUNT_ADDED, {"crawl_id": crawl_id}))
+        result["articles_added"] = added["articles"]
+        result["versions_added"] = added["versions"]
+    return result
+
+
+def browse_command(store_path: str | Path) -> str:
+    """The shell command that opens the store in Datasette with its metadata."""
+    return f"python -m store serve {shlex.quote(str(store_path))}"
+
+
+def format_summary(summary: dict[str, Any], store_path: str | Path) -> str:
+    """The human-readable report of a summary, ending with the command to browse the store."""
+    width = max(len(label) for label in LABELS.values()) + 2
+    lines = [f"Store: {store_path}"]
+    if summary["crawl_id"] is not None:
+        lines.append(f"Crawl: {summary['crawl_id']}")
+    added = {"articles": summary["articles_added"], "versions": summary["versions_added"]}
+    for key, label in LABELS.items():
+        line = f"  {label + ':':<{width}}{summary[key]:>8}"
+        if added.get(key) is not None:
+            line += f"  ({added[key]} added by this crawl)"
+        lines.append(line)
+    scope = "this crawl" if summary["crawl_id"] is not None else "all crawls"
+    lines.append(f"  {'Fetches:':<{width}}{summary['fetches_total']:>8}  ({scope})")
+    for outcome, count in summary["fetches"].items():
+        lines.append(f"    {outcome + ':':<{width - 2}}{count:>8}")
+    lines.append("Browse it in Datasette:")
+    lines.append(f"  {browse_command(store_path)}")
+    return "\n".join(lines)

@@ -1,0 +1,13 @@
+"""The Africa spider pointed at a local server: ``-a section_url=http://127.0.0.1:PORT/africa/``."""
+
+from __future__ import annotations
+
+from crawler.spiders.section import SectionSpider
+
+
+class LocalSectionSpider(SectionSpider):
+    """A SectionSpider for tests against tests.mockserver."""
+
+    name = "local-africa"
+    section = "africa"
+    allowed_domains = ("127.0.0.1",)
