@@ -6,7 +6,6 @@ its metadata is the package's, re-keyed for the file's name by ``store.metadata`
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from datasette.app import Datasette
 from test_store import SITE, T1, T2, T3, article_fetch, failed_fetch, make_article, make_crawl
@@ -26,6 +24,7 @@ from store import Store, load_metadata
 from store.metadata import YAML_DATABASE, read_yaml
 from store.records import CaptionRecord, FetchOutcome, RelatedLinkRecord
 from store.schema import fts_table_names
+from tests.datasette_client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "archive"  # not the YAML's own key, so re-keying is exercised
@@ -82,34 +81,6 @@ def build_archive(path: Path) -> Archive:
         store.save_fetch(failed_fetch(f"{SITE}/down.html", "failed", "run-2", T3))
         store.finish_crawl("run-2", T3, "finished", {})
     return Archive(path, fetch_ids)
-
-
-class Client:
-    """A synchronous wrapper around ``datasette.client`` with its own event loop."""
-
-    def __init__(self, datasette: Datasette) -> None:
-        """Start Datasette on a fresh event loop."""
-        self.datasette = datasette
-        self.loop = asyncio.new_event_loop()
-        self.loop.run_until_complete(datasette.invoke_startup())
-
-    def get(self, path: str, **params: str) -> httpx.Response:
-        """GET a path (with query parameters) and return the response."""
-        if params:
-            path = f"{path}?{urlencode(params)}"
-        response: httpx.Response = self.loop.run_until_complete(self.datasette.client.get(path))
-        return response
-
-    def rows(self, path: str, **params: str) -> list[dict[str, Any]]:
-        """The rows of a JSON table, view or query, as a list of objects."""
-        response = self.get(f"{path}.json", _shape="array", **params)
-        assert response.status_code == 200, response.text
-        rows: list[dict[str, Any]] = response.json()
-        return rows
-
-    def close(self) -> None:
-        """Close the event loop."""
-        self.loop.close()
 
 
 @pytest.fixture(scope="module")
