@@ -1,0 +1,75 @@
+"""The README documents every setting and command, and the parser's command line works."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler import settings
+from store import EXPORT_KEYS, PROVENANCE_KEYS
+from tests.conftest import AFRICA, ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PROJECT_SETTINGS = ["STORE_PATH", "FIXTURES_REPLAY", "FIXTURES_RECORD", "STORE_SUMMARY",
+                    "ALLOW_PRIVATE_HOSTS"]  # fmt: skip
+SEED = AFRICA / "article-1106523345.html"
+SEED_URL = json.loads((AFRICA / "article-1106523345.http.json").read_text())["url"]
+
+
+def python_m(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("name", PROJECT_SETTINGS)
+def test_project_setting_documented_with_its_default(name: str) -> None:
+    assert hasattr(settings, name)
+    default = getattr(settings, name)
+    row = next(line for line in README.splitlines() if line.startswith(f"| `{name}` |"))
+    shown = "none" if default is None else f"`{default}`"
+    assert shown in row, row
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["scrapy crawl africa", "python -m crawler.sites", "python -m crawler.goldens",
+     "python -m store export", "python -m store summary", "python -m store serve",
+     "python -m store metadata", "bash scripts/crawl-offline", "bash scripts/test"],
+)  # fmt: skip
+def test_command_documented(command: str) -> None:
+    assert f"`{command}" in README
+
+
+def test_export_keys_documented() -> None:
+    for key in EXPORT_KEYS:
+        assert f"`{key}`" in README, key
+    assert "{" + ", ".join(PROVENANCE_KEYS) + "}" in README
+
+
+def test_parser_command_prints_export_json() -> None:
+    done = python_m("crawler.sites", str(SEED), "--url", SEED_URL)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert list(record) == list(EXPORT_KEYS)
+    assert record["title"].startswith("Russian Defense Ministry")
+    assert len(record["body"]) == 6
+
+
+def test_parser_command_refuses_a_non_article(tmp_path: Path) -> None:
+    page = tmp_path / "captcha.html"
+    page.write_text("<html><body><form>Prove you are human</form></body></html>")
+    done = python_m("crawler.sites", str(page), "--url", SEED_URL)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: not an article page")
+    assert "Traceback" not in done.stderr
+
+
+def test_parser_command_missing_file() -> None:
+    done = python_m("crawler.sites", "no/such.html", "--url", SEED_URL)
+    assert done.returncode == 2
+    assert "error: cannot read no/such.html" in done.stderr
