@@ -128,3 +128,33 @@ def test_export_validates_against_the_documented_keys(store: Path) -> None:
         assert all(isinstance(p, str) and p for p in row["body"])
         assert row["provenance"]["fetched_at"].endswith("Z")
         assert len(row["provenance"]["raw_sha256"]) == 64
+
+
+def test_datasette_served_for_real_and_queried(store: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "store", "serve", str(store), "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/wire/search.json?_shape=array&q=Moloua"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    rows = json.loads(response.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert [r["url"] for r in rows] == [SEED]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
