@@ -22,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from store import export, summary
+from store.diff import VersionDiff, VersionText, diff_versions
 from store.errors import StoreError
 from store.records import (
     ArticleRecord,
@@ -29,6 +30,7 @@ from store.records import (
     FetchRecord,
     ListingRecord,
 )
+from store.schedule import Schedule, due, iso
 from store.schema import migrate
 
 COMPRESSION = "zlib"
@@ -37,7 +39,7 @@ ZLIB_LEVEL = 9
 SELECT_CRAWL = "SELECT id FROM crawls WHERE id = :id"
 SELECT_BODY = "SELECT sha256 FROM bodies WHERE sha256 = :sha256"
 SELECT_BODY_DATA = "SELECT compression, data FROM bodies WHERE sha256 = :sha256"
-SELECT_ARTICLE = "SELECT id, last_seen FROM articles WHERE url = :url"
+SELECT_ARTICLE = "SELECT id, last_seen, status, current_version_id FROM articles WHERE url = :url"
 SELECT_VERSION_BY_TEXT = (
     "SELECT id, version FROM versions WHERE article_id = :article_id AND text_sha256 = :text_sha256"
 )
@@ -61,12 +63,124 @@ UPDATE articles SET
   current_version_id = :version_id, article_id = :article_id, site = :site, section = :section
 WHERE id = :id
 """
-MARK_ARTICLE_GONE = """
-UPDATE articles SET status = 'gone'
+SELECT_GONE_CANDIDATE = """
+SELECT id, last_seen, status FROM articles
 WHERE url IN (:requested_url, :final_url) AND last_seen <= :seen
+ORDER BY id LIMIT 1
+"""
+SET_STATUS = "UPDATE articles SET status = :status WHERE id = :id"
+SELECT_VERSION_ROW = """
+SELECT id, article_id, version, title, lead, dateline, body, published_at, modified_at, created_at
+FROM versions WHERE id = :id
+"""
+SELECT_VERSION_CAPTIONS = (
+    "SELECT caption, credit FROM captions WHERE version_id = :id ORDER BY position, idx"
+)
+SELECT_VERSION_LINKS = (
+    "SELECT title, url FROM related_links WHERE version_id = :id ORDER BY position, rowid"
+)
+SELECT_VERSION_TAGS = "SELECT name FROM tags WHERE version_id = :id ORDER BY idx"
+SELECT_OTHER_VERSIONS = """
+SELECT id FROM versions WHERE article_id = :article_id AND id != :id ORDER BY version
+"""
+SELECT_LAST_READING = """
+SELECT version_id, text_sha256 FROM observations WHERE fetch_id = :fetch_id
+ORDER BY id DESC LIMIT 1
+"""
+SELECT_REPARSE_SOURCES = """
+SELECT id FROM fetches
+WHERE kind = 'article' AND body_sha256 IS NOT NULL AND status BETWEEN 200 AND 299
+  AND outcome IN ('ok', 'unparseable')
+ORDER BY fetched_at, id
+"""
+SELECT_FETCH = "SELECT * FROM fetches WHERE id = :id"
+FINISH_REPARSE = """
+UPDATE reparses SET finished_at = :finished_at, pages = :pages, unchanged = :unchanged,
+  changed = :changed, failed = :failed
+WHERE id = :id
+"""
+# Known articles listed in a section (or all), with the time they count their age from and the
+# time they were last checked: the later of the last successful fetch and the last gone/live event.
+RECHECK_CANDIDATES = """
+SELECT
+  a.url,
+  coalesce(v.published_at, a.first_seen) AS born,
+  max(
+    a.last_seen,
+    coalesce(
+      (SELECT max(e.at) FROM article_events AS e
+       WHERE e.article_id = a.id AND e.kind IN ('gone', 'live')),
+      ''
+    )
+  ) AS last_checked
+FROM articles AS a
+LEFT JOIN versions AS v ON v.id = a.current_version_id
+WHERE (:section IS NULL OR a.url IN (SELECT url FROM listings WHERE section = :section))
+  AND coalesce(v.published_at, a.first_seen) >= :born_after
+ORDER BY born DESC, a.url
+"""
+LISTED_SECTIONS = "SELECT DISTINCT section FROM listing_pages WHERE crawl_id = :crawl_id"
+PREVIOUS_LISTING_CRAWL = """
+SELECT c.id FROM crawls AS c
+WHERE c.id != :crawl_id AND c.finish_reason = 'finished'
+  AND c.started_at <= (SELECT started_at FROM crawls WHERE id = :crawl_id)
+  AND EXISTS (
+    SELECT 1 FROM listing_pages AS lp WHERE lp.crawl_id = c.id AND lp.section = :section
+  )
+ORDER BY c.started_at DESC, c.rowid DESC
+LIMIT 1
+"""
+# How far this crawl read the section's listing: its oldest listed time, whether a page had no
+# "load more" (the end of the listing), when and by which fetch the listing was first read.
+LISTING_REACH = """
+SELECT
+  (SELECT min(l.listed_at) FROM listings AS l
+   WHERE l.crawl_id = :crawl_id AND l.section = :section) AS oldest,
+  (SELECT count(*) FROM listings AS l
+   WHERE l.crawl_id = :crawl_id AND l.section = :section) AS entries,
+  coalesce(max(lp.next_url IS NULL), 0) AS reached_end,
+  min(f.fetched_at) AS read_at,
+  min(lp.fetch_id) AS fetch_id
+FROM listing_pages AS lp
+JOIN fetches AS f ON f.id = lp.fetch_id
+WHERE lp.crawl_id = :crawl_id AND lp.section = :section
+"""
+# Live articles the previous crawl listed, within this crawl's reach, that this crawl did not list.
+DELISTED_CANDIDATES = """
+SELECT a.id, a.url, min(p.position) AS position, min(p.listing_url) AS listing_url
+FROM listings AS p
+JOIN articles AS a ON a.url = p.url
+WHERE p.crawl_id = :previous AND p.section = :section AND a.status = 'live'
+  AND p.url NOT IN (
+    SELECT url FROM listings WHERE crawl_id = :crawl_id AND section = :section
+  )
+  AND (:reached_end OR p.listed_at >= :oldest)
+GROUP BY a.id
+ORDER BY a.url
+"""
+LISTED_ARTICLES = """
+SELECT a.id, a.url, min(l.fetch_id) AS fetch_id, min(l.position) AS position
+FROM listings AS l
+JOIN articles AS a ON a.url = l.url
+WHERE l.crawl_id = :crawl_id AND l.section = :section
+GROUP BY a.id
+ORDER BY a.url
+"""
+LAST_LISTING_EVENT = """
+SELECT kind FROM article_events
+WHERE article_id = :article_id AND kind IN ('delisted', 'relisted')
+ORDER BY at DESC, id DESC LIMIT 1
+"""
+LAST_ANSWER = """
+SELECT f.id, f.status, f.fetched_at FROM observations AS o
+JOIN fetches AS f ON f.id = o.fetch_id
+WHERE o.article_id = :article_id AND o.reparse_id IS NULL
+ORDER BY o.observed_at DESC, o.fetch_id DESC LIMIT 1
 """
 
 ARTICLE_KINDS = frozenset({"article"})
+# Outcomes of an article fetch that mean the article is gone (404/410, redirect to the section).
+GONE_OUTCOMES = frozenset({"not_found", "redirected_away"})
 LISTING_KINDS = frozenset({"section", "listing"})
 
 
@@ -213,7 +327,11 @@ class Store:
     def finish_crawl(
         self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]
     ) -> None:
-        """Record how and when a crawl run ended, with its final stats."""
+        """Record how and when a crawl run ended, with its final stats.
+
+        A crawl that finished normally (``reason == "finished"``) also records which articles
+        its section listings dropped (``delisted``) or showed again (``relisted``).
+        """
         with self.db.atomic():
             cursor = self.db.execute(
                 FINISH_CRAWL,
@@ -226,6 +344,9 @@ class Store:
             )
             if cursor.rowcount != 1:
                 raise StoreError(f"no crawl {crawl_id} in the store")
+            if reason == "finished":
+                for row in list(self.db.query(LISTED_SECTIONS, {"crawl_id": crawl_id})):
+                    self._record_listing_events(crawl_id, row["section"])
 
     # Fetches and what came of them
 
@@ -234,15 +355,8 @@ class Store:
         check_fetch(fetch, kinds=None, ok=False)
         with self.db.atomic():
             fetch_id = self._insert_fetch(fetch)
-            if fetch.kind in ARTICLE_KINDS and fetch.outcome == "not_found":
-                self.db.execute(
-                    MARK_ARTICLE_GONE,
-                    {
-                        "requested_url": fetch.requested_url,
-                        "final_url": fetch.final_url,
-                        "seen": fetch.fetched_at,
-                    },
-                )
+            if fetch.kind in ARTICLE_KINDS and fetch.outcome in GONE_OUTCOMES:
+                self._mark_gone(fetch_id, fetch)
         return fetch_id
 
     def save_listing(self, fetch: FetchRecord, listing: ListingRecord) -> int:
@@ -306,6 +420,115 @@ class Store:
         row = next(self.db.query(SELECT_BODY_DATA, {"sha256": sha256}), None)
         return None if row is None else decompress(row["data"], row["compression"])
 
+    def recheck_candidates(
+        self, section: str | None = None, born_after: str = ""
+    ) -> list[tuple[str, str, str]]:
+        """Known articles (listed in ``section``, if given) born at or after ``born_after``.
+
+        Each as ``(url, born, last_checked)``: ``born`` is the claimed publication time (else
+        the first fetch), ``last_checked`` the later of the last successful fetch and the last
+        gone/live event.
+        """
+        params = {"section": section, "born_after": born_after}
+        return [
+            (row["url"], row["born"], row["last_checked"])
+            for row in self.db.query(RECHECK_CANDIDATES, params)
+        ]
+
+    def due_for_recheck(
+        self, now: dt.datetime, schedule: Schedule, section: str | None = None
+    ) -> list[str]:
+        """The URLs of known articles due for a recheck at ``now`` under ``schedule``."""
+        if not schedule.rules:
+            return []
+        born_after = iso(now - schedule.oldest)
+        return due(self.recheck_candidates(section, born_after), schedule, now)
+
+    # Re-parsing stored pages
+
+    def begin_reparse(self, parser: str, parser_version: str, started_at: str) -> int:
+        """Record the start of a re-parse of stored pages; return its id."""
+        table = self.db.table("reparses")
+        with self.db.atomic():
+            table.insert(
+                {"started_at": started_at, "parser": parser, "parser_version": parser_version},
+                alter=False,
+            )
+        return _last_rowid(table.last_rowid)
+
+    def reparse_sources(self) -> Iterator[tuple[int, FetchRecord]]:
+        """Every stored article page a parser can read again, oldest fetch first, with its body."""
+        ids = [int(row["id"]) for row in self.db.query(SELECT_REPARSE_SOURCES)]
+        for fetch_id in ids:
+            row = next(self.db.query(SELECT_FETCH, {"id": fetch_id}))
+            body = self.body(row["body_sha256"])
+            yield (
+                fetch_id,
+                FetchRecord(
+                    crawl_id=row["crawl_id"],
+                    kind=row["kind"],
+                    requested_url=row["requested_url"],
+                    final_url=row["final_url"],
+                    status=row["status"],
+                    outcome=row["outcome"],
+                    fetched_at=row["fetched_at"],
+                    error=row["error"],
+                    elapsed_ms=row["elapsed_ms"],
+                    referer=row["referer"],
+                    headers=json.loads(row["headers"] or "{}"),
+                    body=body,
+                    body_sha256=row["body_sha256"],
+                    redirect_status=row["redirect_status"],
+                ),
+            )
+
+    def save_reparse(
+        self, reparse_id: int, fetch_id: int, fetch: FetchRecord, article: ArticleRecord, at: str
+    ) -> bool:
+        """Keep what the current parser read from a stored page; True when it differs.
+
+        Every reading becomes an observation (which parser version produced which text); a
+        new version is added only for a text the article never had, with its change against
+        what this page read as before. The newest page of an article sets its current version.
+        """
+        check_article(fetch, article)
+        with self.db.atomic():
+            last = next(self.db.query(SELECT_LAST_READING, {"fetch_id": fetch_id}), None)
+            row = next(self.db.query(SELECT_ARTICLE, {"url": article.url}), None)
+            if row is None:
+                article_pk = self._insert_article(article, fetch.fetched_at)
+                newest, previous_id = True, None
+            else:
+                article_pk = int(row["id"])
+                newest = fetch.fetched_at >= row["last_seen"]
+                previous_id = last["version_id"] if last else row["current_version_id"]
+            version_id, _, new = self._version_for(article_pk, fetch_id, fetch, article)
+            if new and previous_id is not None:
+                self._record_change(article_pk, version_id, int(previous_id), "reparse")
+            self._insert_observation(
+                fetch_id, article_pk, version_id, fetch, article, reparse_id, at
+            )
+            if newest:
+                self.db.execute(
+                    SET_CURRENT_VERSION,
+                    {
+                        "id": article_pk,
+                        "version_id": version_id,
+                        "article_id": article.article_id,
+                        "site": article.site,
+                        "section": article.section,
+                    },
+                )
+        return last is None or last["text_sha256"] != article.text_sha256
+
+    def finish_reparse(self, reparse_id: int, finished_at: str, counts: dict[str, int]) -> None:
+        """Record the end of a re-parse and its counts (pages, unchanged, changed, failed)."""
+        with self.db.atomic():
+            self.db.execute(
+                FINISH_REPARSE,
+                {"id": reparse_id, "finished_at": finished_at, **counts},
+            )
+
     # Internals, each called inside a transaction
 
     def _crawl_exists(self, crawl_id: str) -> bool:
@@ -354,6 +577,7 @@ class Store:
                 "referer": fetch.referer,
                 "headers": to_json(fetch.headers),
                 "body_sha256": digest,
+                "redirect_status": fetch.redirect_status,
             }
         )
         return _last_rowid(table.last_rowid)
@@ -367,25 +591,21 @@ class Store:
         if row is None:
             article_pk = self._insert_article(article, seen)
             newest = True
+            previous_id = None
         else:
             article_pk = int(row["id"])
             newest = seen >= row["last_seen"]
+            previous_id = row["current_version_id"]
             self.db.execute(TOUCH_ARTICLE, {"id": article_pk, "seen": seen})
-        existing = next(
-            self.db.query(
-                SELECT_VERSION_BY_TEXT,
-                {"article_id": article_pk, "text_sha256": article.text_sha256},
-            ),
-            None,
-        )
-        if existing is None:
-            number = int(
-                next(self.db.query(SELECT_NEXT_VERSION, {"article_id": article_pk}))["next"]
-            )
-            version_id = self._insert_version(article_pk, number, fetch_id, fetch, article)
-            self._insert_children(version_id, article)
-        else:
-            version_id, number = int(existing["id"]), int(existing["version"])
+            if newest and row["status"] == "gone":
+                status = fetch.status
+                self._insert_event(
+                    article_pk, "live", fetch_id, fetch, f"the page answered again ({status})"
+                )
+        version_id, number, new = self._version_for(article_pk, fetch_id, fetch, article)
+        if new and previous_id is not None:
+            self._record_change(article_pk, version_id, int(previous_id), "crawl")
+        self._insert_observation(fetch_id, article_pk, version_id, fetch, article, None)
         if newest:
             self.db.execute(
                 SET_CURRENT_VERSION,
@@ -402,8 +622,236 @@ class Store:
             article_id=article_pk,
             version_id=version_id,
             version=number,
-            new_version=existing is None,
+            new_version=new,
         )
+
+    def _version_for(
+        self, article_pk: int, fetch_id: int, fetch: FetchRecord, article: ArticleRecord
+    ) -> tuple[int, int, bool]:
+        """The version with this article's text, added if new: (id, number, whether new)."""
+        existing = next(
+            self.db.query(
+                SELECT_VERSION_BY_TEXT,
+                {"article_id": article_pk, "text_sha256": article.text_sha256},
+            ),
+            None,
+        )
+        if existing is not None:
+            return int(existing["id"]), int(existing["version"]), False
+        number = int(next(self.db.query(SELECT_NEXT_VERSION, {"article_id": article_pk}))["next"])
+        version_id = self._insert_version(article_pk, number, fetch_id, fetch, article)
+        self._insert_children(version_id, article)
+        self._insert_diffs(article_pk, version_id)
+        return version_id, number, True
+
+    def _version_text(self, version_id: int) -> tuple[dict[str, Any], VersionText]:
+        """A stored version's row and its comparable text."""
+        row = next(self.db.query(SELECT_VERSION_ROW, {"id": version_id}))
+        ids = {"id": version_id}
+        text = VersionText(
+            title=row["title"],
+            lead=row["lead"],
+            dateline=row["dateline"],
+            body=json.loads(row["body"]),
+            captions=[
+                f"{c['caption'] or ''} | {c['credit'] or ''}"
+                for c in self.db.query(SELECT_VERSION_CAPTIONS, ids)
+            ],
+            related_links=[
+                f"{r['title'] or ''} | {r['url'] or ''}"
+                for r in self.db.query(SELECT_VERSION_LINKS, ids)
+            ],
+            tags=[t["name"] for t in self.db.query(SELECT_VERSION_TAGS, ids)],
+            published_at=row["published_at"],
+            modified_at=row["modified_at"],
+        )
+        return row, text
+
+    def _insert_diffs(self, article_pk: int, version_id: int) -> None:
+        """Compare a new version with each earlier one of its article, item by item."""
+        new_row, new_text = self._version_text(version_id)
+        others = self.db.query(SELECT_OTHER_VERSIONS, {"article_id": article_pk, "id": version_id})
+        for other in list(others):
+            old_row, old_text = self._version_text(int(other["id"]))
+            diff = diff_versions(old_text, new_text)
+            self._insert_rows(
+                "version_diffs",
+                (
+                    {
+                        "article_id": article_pk,
+                        "from_version_id": old_row["id"],
+                        "to_version_id": version_id,
+                        "from_version": old_row["version"],
+                        "to_version": new_row["version"],
+                        "row": index,
+                        **row,
+                    }
+                    for index, row in enumerate(diff.to_dicts())
+                ),
+            )
+
+    def _record_change(
+        self, article_pk: int, version_id: int, previous_id: int, cause: str
+    ) -> None:
+        """Keep what changed from the version a new one replaced (``cause``: crawl or reparse)."""
+        old_row, old_text = self._version_text(previous_id)
+        new_row, new_text = self._version_text(version_id)
+        diff: VersionDiff = diff_versions(old_text, new_text)
+        silent = diff.silent_edit and cause == "crawl"  # a parser change is no edit at all
+        paragraphs = diff.counts("paragraph")
+        summary = {
+            "previous_version": old_row["version"],
+            "cause": cause,
+            **diff.summary(),
+            "silent_edit": silent,
+        }
+        self.db.table("version_changes").insert(
+            {
+                "version_id": version_id,
+                "article_id": article_pk,
+                "version": new_row["version"],
+                "previous_version_id": previous_id,
+                "previous_version": old_row["version"],
+                "cause": cause,
+                "created_at": new_row["created_at"],
+                "fields": to_json(diff.fields()),
+                "paragraphs_added": paragraphs["added"],
+                "paragraphs_removed": paragraphs["removed"],
+                "paragraphs_rewritten": paragraphs["rewritten"],
+                "silent_edit": int(silent),
+                "modified_at": new_row["modified_at"],
+                "previous_modified_at": old_row["modified_at"],
+                "summary": to_json(summary),
+            },
+            alter=False,
+        )
+
+    def _insert_observation(
+        self,
+        fetch_id: int,
+        article_pk: int,
+        version_id: int,
+        fetch: FetchRecord,
+        article: ArticleRecord,
+        reparse_id: int | None,
+        read_at: str | None = None,
+    ) -> None:
+        """Record that a parser read this fetch's page as this version."""
+        self.db.table("observations").insert(
+            {
+                "fetch_id": fetch_id,
+                "article_id": article_pk,
+                "version_id": version_id,
+                "text_sha256": article.text_sha256,
+                "modified_at": article.modified_at,
+                "parser": article.parser,
+                "parser_version": article.parser_version,
+                "observed_at": fetch.fetched_at,
+                "read_at": read_at or fetch.fetched_at,
+                "reparse_id": reparse_id,
+            },
+            alter=False,
+        )
+
+    def _insert_event(
+        self,
+        article_pk: int,
+        kind: str,
+        fetch_id: int | None,
+        fetch: FetchRecord,
+        evidence: str,
+        status: int | None = None,
+    ) -> None:
+        """Record a change of an article's standing (gone, live, delisted, relisted)."""
+        self.db.table("article_events").insert(
+            {
+                "article_id": article_pk,
+                "kind": kind,
+                "at": fetch.fetched_at,
+                "crawl_id": fetch.crawl_id,
+                "fetch_id": fetch_id,
+                "status": status if status is not None else fetch.status,
+                "evidence": evidence,
+            },
+            alter=False,
+        )
+
+    def _mark_gone(self, fetch_id: int, fetch: FetchRecord) -> None:
+        """A known live article answered 404/410 or redirected away: mark it gone, once."""
+        row = next(
+            self.db.query(
+                SELECT_GONE_CANDIDATE,
+                {
+                    "requested_url": fetch.requested_url,
+                    "final_url": fetch.final_url,
+                    "seen": fetch.fetched_at,
+                },
+            ),
+            None,
+        )
+        if row is None or row["status"] == "gone":
+            return
+        self.db.execute(SET_STATUS, {"id": row["id"], "status": "gone"})
+        status = fetch.redirect_status or fetch.status
+        evidence = fetch.error or f"HTTP {status}"
+        self._insert_event(int(row["id"]), "gone", fetch_id, fetch, evidence, status)
+
+    def _record_listing_events(self, crawl_id: str, section: str) -> None:
+        """Delisted and relisted articles of one section, against the previous listing crawl.
+
+        Delisted: a live article the previous finished crawl of this section listed, within
+        this crawl's reach (the whole listing when this crawl read it to the end, else down to
+        the oldest time it listed), that this crawl's listing pages did not show. Relisted: an
+        article shown again after being delisted.
+        """
+        params: dict[str, Any] = {"crawl_id": crawl_id, "section": section}
+        reach = next(self.db.query(LISTING_REACH, params))
+        previous = next(self.db.query(PREVIOUS_LISTING_CRAWL, params), None)
+        listing = FetchRecord(
+            crawl_id=crawl_id,
+            kind="section",
+            requested_url="",
+            final_url=None,
+            status=None,
+            outcome="ok",
+            fetched_at=reach["read_at"],
+        )
+        if previous is not None:
+            params.update(
+                previous=previous["id"],
+                reached_end=reach["reached_end"],
+                oldest=reach["oldest"] or "",
+            )
+            extent = "to its end" if reach["reached_end"] else f"down to {reach['oldest']}"
+            for row in list(self.db.query(DELISTED_CANDIDATES, params)):
+                if self._last_listing_event(int(row["id"])) == "delisted":
+                    continue
+                answer = next(self.db.query(LAST_ANSWER, {"article_id": row["id"]}), None)
+                evidence = (
+                    f"listed by crawl {previous['id']} at position {row['position']} of "
+                    f"{row['listing_url']}; not among the {reach['entries']} entries crawl "
+                    f"{crawl_id} read of the {section} listing, {extent}"
+                )
+                if answer is not None:
+                    evidence += f"; the page answered {answer['status']} at {answer['fetched_at']}"
+                self._insert_event(
+                    int(row["id"]),
+                    "delisted",
+                    answer["id"] if answer else None,
+                    listing,
+                    evidence,
+                    answer["status"] if answer else None,
+                )
+        for row in list(self.db.query(LISTED_ARTICLES, params)):
+            if self._last_listing_event(int(row["id"])) != "delisted":
+                continue
+            evidence = f"listed again at position {row['position']} of the {section} listing"
+            self._insert_event(int(row["id"]), "relisted", row["fetch_id"], listing, evidence, 200)
+
+    def _last_listing_event(self, article_pk: int) -> str | None:
+        """The kind of the article's latest delisted/relisted event, if any."""
+        row = next(self.db.query(LAST_LISTING_EVENT, {"article_id": article_pk}), None)
+        return None if row is None else str(row["kind"])
 
     def _insert_article(self, article: ArticleRecord, seen: str) -> int:
         """Insert a new article row (its current version is set once the version exists)."""

@@ -16,6 +16,7 @@ FetchOutcome = Literal[
     "http_error",  # any other non-2xx status
     "failed",  # no HTTP response at all (DNS, connection refused, timeout, ...)
     "unparseable",  # 2xx but the parser refused the page (kept raw, no article)
+    "redirected_away",  # an article request redirected to the section or home page: gone
 ]
 
 FetchKind = Literal["section", "listing", "article"]
@@ -54,6 +55,7 @@ class FetchRecord:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None  # the response body as the page's bytes (transfer coding removed)
     body_sha256: str | None = None
+    redirect_status: int | None = None  # the first redirect's status, when one was followed
 
 
 @dataclass

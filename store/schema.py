@@ -25,8 +25,8 @@ class TableSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
-# JSON values are stored as TEXT (``str``); blobs as ``bytes``.
-TABLES: dict[str, TableSpec] = {
+# JSON values are stored as TEXT (``str``); blobs as ``bytes``. Schema version 1's tables:
+TABLES_1: dict[str, TableSpec] = {
     "crawls": TableSpec(
         columns={
             "id": str,
@@ -62,6 +62,7 @@ TABLES: dict[str, TableSpec] = {
             "referer": str,
             "headers": str,
             "body_sha256": str,
+            "redirect_status": int,
         },
         pk="id",
         foreign_keys=(("crawl_id", "crawls", "id"), ("body_sha256", "bodies", "sha256")),
@@ -218,6 +219,156 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 
+# Schema version 2: the history of each article (what every fetch showed, status events, what
+# changed between versions) and the re-parses of stored pages.
+TABLES_2: dict[str, TableSpec] = {
+    "reparses": TableSpec(
+        columns={
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "parser": str,
+            "parser_version": str,
+            "pages": int,
+            "unchanged": int,
+            "changed": int,
+            "failed": int,
+        },
+        pk="id",
+        not_null=frozenset({"started_at"}),
+    ),
+    # One row per reading of an article page: at crawl time, and again by every re-parse.
+    "observations": TableSpec(
+        columns={
+            "id": int,
+            "fetch_id": int,
+            "article_id": int,
+            "version_id": int,
+            "text_sha256": str,
+            "modified_at": str,
+            "parser": str,
+            "parser_version": str,
+            "observed_at": str,
+            "read_at": str,
+            "reparse_id": int,
+        },
+        pk="id",
+        foreign_keys=(
+            ("fetch_id", "fetches", "id"),
+            ("article_id", "articles", "id"),
+            ("version_id", "versions", "id"),
+            ("reparse_id", "reparses", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "fetch_id",
+                "article_id",
+                "version_id",
+                "text_sha256",
+                "parser",
+                "parser_version",
+                "observed_at",
+                "read_at",
+            }
+        ),
+    ),
+    "article_events": TableSpec(
+        columns={
+            "id": int,
+            "article_id": int,
+            "kind": str,
+            "at": str,
+            "crawl_id": str,
+            "fetch_id": int,
+            "status": int,
+            "evidence": str,
+        },
+        pk="id",
+        foreign_keys=(
+            ("article_id", "articles", "id"),
+            ("crawl_id", "crawls", "id"),
+            ("fetch_id", "fetches", "id"),
+        ),
+        not_null=frozenset({"article_id", "kind", "at", "crawl_id", "evidence"}),
+    ),
+    "version_changes": TableSpec(
+        columns={
+            "version_id": int,
+            "article_id": int,
+            "version": int,
+            "previous_version_id": int,
+            "previous_version": int,
+            "cause": str,
+            "created_at": str,
+            "fields": str,
+            "paragraphs_added": int,
+            "paragraphs_removed": int,
+            "paragraphs_rewritten": int,
+            "silent_edit": int,
+            "modified_at": str,
+            "previous_modified_at": str,
+            "summary": str,
+        },
+        pk="version_id",
+        foreign_keys=(
+            ("version_id", "versions", "id"),
+            ("article_id", "articles", "id"),
+            ("previous_version_id", "versions", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "article_id",
+                "version",
+                "previous_version_id",
+                "previous_version",
+                "cause",
+                "created_at",
+                "fields",
+                "silent_edit",
+                "summary",
+            }
+        ),
+    ),
+    # Every pair of versions of an article compared, item by item (the side-by-side diff).
+    "version_diffs": TableSpec(
+        columns={
+            "id": int,
+            "article_id": int,
+            "from_version_id": int,
+            "to_version_id": int,
+            "from_version": int,
+            "to_version": int,
+            "row": int,
+            "part": str,
+            "op": str,
+            "similarity": float,
+            "left_position": int,
+            "left_text": str,
+            "right_position": int,
+            "right_text": str,
+        },
+        pk="id",
+        foreign_keys=(
+            ("article_id", "articles", "id"),
+            ("from_version_id", "versions", "id"),
+            ("to_version_id", "versions", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "article_id",
+                "from_version_id",
+                "to_version_id",
+                "from_version",
+                "to_version",
+                "row",
+                "part",
+                "op",
+            }
+        ),
+    ),
+}
+TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2}
+
 # (table, columns, unique)
 INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("articles", ("url",), True),
@@ -239,6 +390,16 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("listings", ("url",), False),
     ("listings", ("fetch_id",), False),
     ("listings", ("crawl_id",), False),
+    ("listings", ("section", "crawl_id"), False),
+    ("observations", ("article_id", "observed_at"), False),
+    ("observations", ("fetch_id",), False),
+    ("observations", ("version_id",), False),
+    ("article_events", ("article_id", "at"), False),
+    ("article_events", ("kind", "at"), False),
+    ("version_changes", ("created_at",), False),
+    ("version_changes", ("article_id", "version"), False),
+    ("version_diffs", ("from_version_id", "to_version_id", "row"), True),
+    ("version_diffs", ("article_id", "from_version", "to_version"), False),
 )
 
 # table -> columns indexed by FTS5 (kept in sync by triggers); the FTS table is "<table>_fts".
@@ -312,10 +473,41 @@ WHERE v.article_id IN (SELECT article_id FROM versions GROUP BY article_id HAVIN
 WINDOW article_versions AS (PARTITION BY v.article_id ORDER BY v.version)
 """.strip()
 
+# A crawl fetch that showed the same version as the fetch before it, with another claimed
+# modification time: the page says it was modified, its text says otherwise.
+MODIFIED_ONLY_SQL = """
+SELECT
+  a.url,
+  v.version,
+  o.observed_at,
+  o.previous_observed_at,
+  o.modified_at,
+  o.previous_modified_at,
+  o.fetch_id,
+  o.previous_fetch_id,
+  f.crawl_id
+FROM (
+  SELECT
+    obs.*,
+    lag(obs.version_id) OVER article_fetches AS previous_version_id,
+    lag(obs.modified_at) OVER article_fetches AS previous_modified_at,
+    lag(obs.observed_at) OVER article_fetches AS previous_observed_at,
+    lag(obs.fetch_id) OVER article_fetches AS previous_fetch_id
+  FROM observations AS obs
+  WHERE obs.reparse_id IS NULL
+  WINDOW article_fetches AS (PARTITION BY obs.article_id ORDER BY obs.observed_at, obs.fetch_id)
+) AS o
+JOIN articles AS a ON a.id = o.article_id
+JOIN versions AS v ON v.id = o.version_id
+JOIN fetches AS f ON f.id = o.fetch_id
+WHERE o.version_id = o.previous_version_id AND o.modified_at IS NOT o.previous_modified_at
+""".strip()
+
 VIEWS: dict[str, str] = {
     "current_articles": CURRENT_ARTICLES_SQL,
     "article_tags": ARTICLE_TAGS_SQL,
     "changes": CHANGES_SQL,
+    "modified_only": MODIFIED_ONLY_SQL,
 }
 
 
@@ -329,9 +521,9 @@ def index_name(table: str, columns: tuple[str, ...]) -> str:
     return "idx_{}_{}".format(table, "_".join(columns))
 
 
-def _create_tables(db: Database) -> None:
-    """Create every table in :data:`TABLES`, then the articles -> versions foreign key."""
-    for name, spec in TABLES.items():
+def _create_tables(db: Database, tables: dict[str, TableSpec]) -> None:
+    """Create these tables of the schema."""
+    for name, spec in tables.items():
         db.create_table(
             name,
             dict(spec.columns),
@@ -340,13 +532,13 @@ def _create_tables(db: Database) -> None:
             not_null=set(spec.not_null),
             defaults=dict(spec.defaults),
         )
-    # articles and versions point at each other: the second key can only exist once both do.
-    db.table("articles").add_foreign_key("current_version_id", "versions", "id")
 
 
 def _create_indexes(db: Database) -> None:
     """Create every index in :data:`INDEXES`."""
     for table, columns, unique in INDEXES:
+        if not db.table(table).exists():
+            continue  # a table of a later migration
         db.table(table).create_index(
             columns, index_name=index_name(table, columns), unique=unique, if_not_exists=True
         )
@@ -364,16 +556,43 @@ def _create_views(db: Database) -> None:
         db.create_view(name, sql, replace=True)
 
 
+# The fetches that first showed each version: the observations a version-1 file implies.
+BACKFILL_OBSERVATIONS = """
+INSERT INTO observations (
+  fetch_id, article_id, version_id, text_sha256, modified_at, parser, parser_version,
+  observed_at, read_at
+)
+SELECT v.fetch_id, v.article_id, v.id, v.text_sha256, v.modified_at, v.parser, v.parser_version,
+  v.created_at, v.created_at
+FROM versions AS v
+ORDER BY v.id
+"""
+
+
 def _migration_1(db: Database) -> None:
-    """Version 1: the whole schema."""
-    _create_tables(db)
+    """Version 1: crawls, fetches, bodies, articles, versions and their parts, listings."""
+    _create_tables(db, TABLES_1)
+    # articles and versions point at each other: the second key can only exist once both do.
+    db.table("articles").add_foreign_key("current_version_id", "versions", "id")
     _create_indexes(db)
     _create_fts(db)
-    _create_views(db)
+
+
+def _migration_2(db: Database) -> None:
+    """Version 2: observations, article events, version changes and diffs, re-parses.
+
+    A version-1 file gets the redirect status column and one observation per version (the
+    fetch that first showed it); its older versions get no change summary.
+    """
+    if "redirect_status" not in db.table("fetches").columns_dict:
+        db.table("fetches").add_column("redirect_status", int)
+    _create_tables(db, TABLES_2)
+    _create_indexes(db)
+    db.execute(BACKFILL_OBSERVATIONS)
 
 
 # MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -393,5 +612,7 @@ def migrate(db: Database) -> int:
     for target in range(current + 1, SCHEMA_VERSION + 1):
         with db.atomic():
             MIGRATIONS[target - 1](db)
+            if target == SCHEMA_VERSION:
+                _create_views(db)  # the views read tables of every version: made last
             db.execute(f"PRAGMA user_version = {int(target)}")
     return SCHEMA_VERSION

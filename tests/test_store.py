@@ -251,6 +251,11 @@ def test_save_article_writes_the_fetch_and_everything_that_came_of_it(store: Sto
         "tags": 5,
         "listing_pages": 0,
         "listings": 0,
+        "observations": 1,
+        "article_events": 0,
+        "version_changes": 0,
+        "version_diffs": 0,
+        "reparses": 0,
     }
     row = store.db.table("articles").get(result.article_id)
     assert row["current_version_id"] == result.version_id
@@ -589,12 +594,10 @@ def test_summary_counts_the_store_and_one_crawl() -> None:
     }
     assert whole["captions"] == whole["related_links"] == whole["tags"] == 6  # 2 per version
     assert whole["blocks"] == 7
-    assert whole["fetches"] == {
+    assert whole["fetches"] == dict.fromkeys(get_args(FetchOutcome), 0) | {
         "ok": 7,
         "not_found": 2,
-        "http_error": 0,
         "failed": 2,
-        "unparseable": 0,
     }
     assert list(whole["fetches"]) == list(get_args(FetchOutcome))
     assert whole["fetches_total"] == 11
