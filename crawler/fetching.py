@@ -70,7 +70,15 @@ def fetch_from_response(
         referer=referer.decode("latin-1") if referer else None,
         headers=_headers(response),
         body=response.body,
+        redirect_status=_redirect_status(request.meta),
     )
+
+
+def _redirect_status(meta: Mapping[str, object]) -> int | None:
+    """The status of the first redirect followed (RedirectMiddleware's ``redirect_reasons``)."""
+    reasons = meta.get("redirect_reasons")
+    first = reasons[0] if isinstance(reasons, list) and reasons else None
+    return first if isinstance(first, int) else None
 
 
 def fetch_from_failure(failure: Failure, crawl_id: str) -> FetchRecord:

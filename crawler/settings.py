@@ -7,9 +7,15 @@ Project settings (documented in the README's reference, each with its default):
 * ``FIXTURES_RECORD`` — a folder where a live crawl saves every response (default: none).
 * ``STORE_SUMMARY`` — print the store's summary when the crawl ends (default: True).
 * ``ALLOW_PRIVATE_HOSTS`` — hosts on private addresses that may be crawled (default: none).
+* ``RECHECK_SCHEDULE`` — how often known articles are fetched again, by age
+  (default ``1d:every,7d:1d,30d:7d``; see ``store.schedule``).
+* ``RECHECK_NOW`` — the time the schedule is judged at (default: none, the clock; for tests
+  and replays of old recordings).
 """
 
 from __future__ import annotations
+
+from store.schedule import DEFAULT_SCHEDULE
 
 BOT_NAME = "wirearchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -22,6 +28,8 @@ FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
 STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
+RECHECK_SCHEDULE = DEFAULT_SCHEDULE
+RECHECK_NOW: str | None = None
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
@@ -49,6 +57,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ReceivedAtMiddleware": 960,
 }
 ADDONS = {"crawler.fixtures.FixturesAddon": 0}
+# A redirected article request is never dropped as a duplicate (see crawler.history).
+DUPEFILTER_CLASS = "crawler.history.RedirectAwareDupeFilter"
 
 ITEM_PIPELINES = {
     "pipelines.boilerplate.BoilerplatePipeline": 100,

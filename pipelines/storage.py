@@ -38,6 +38,8 @@ RECORDED_SETTINGS = (
     "FIXTURES_REPLAY",
     "FIXTURES_RECORD",
     "STORE_PATH",
+    "RECHECK_SCHEDULE",
+    "RECHECK_NOW",
 )
 
 
@@ -93,7 +95,8 @@ class StoragePipeline:
         arguments = {
             key: str(value)
             for key, value in (("since", getattr(spider, "since", None)),
-                               ("max_pages", getattr(spider, "max_pages", None)))
+                               ("max_pages", getattr(spider, "max_pages", None)),
+                               ("recheck", getattr(spider, "recheck", None)))
             if value is not None
         }  # fmt: skip
         self.store.begin_crawl(

@@ -65,9 +65,10 @@ def write_lines(lines: Iterable[str]) -> None:
 
 
 def command_export(args: argparse.Namespace) -> int:
-    """Write every article's current version as one JSON object per line."""
+    """Write every article's current version (or every version) as one JSON object per line."""
     with open_store(args.store) as store:
-        write_lines(json.dumps(article, ensure_ascii=False) for article in store.export_articles())
+        records = store.export_versions() if args.all_versions else store.export_articles()
+        write_lines(json.dumps(record, ensure_ascii=False) for record in records)
     return 0
 
 
@@ -158,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--format", choices=EXPORT_FORMATS, default="jsonl", help="output format (jsonl)"
+    )
+    export.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="every version of every article, each with its change from the one before",
     )
     summary = add_command(
         commands, "summary", command_summary, "python -m store summary data/wire.db"

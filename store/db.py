@@ -100,7 +100,7 @@ UPDATE reparses SET finished_at = :finished_at, pages = :pages, unchanged = :unc
 WHERE id = :id
 """
 # Known articles listed in a section (or all), with the time they count their age from and the
-# time they were last checked: the later of the last successful fetch and the last gone/live event.
+# time they were last checked: the last fetch of the article's URL that got an answer.
 RECHECK_CANDIDATES = """
 SELECT
   a.url,
@@ -108,8 +108,8 @@ SELECT
   max(
     a.last_seen,
     coalesce(
-      (SELECT max(e.at) FROM article_events AS e
-       WHERE e.article_id = a.id AND e.kind IN ('gone', 'live')),
+      (SELECT max(f.fetched_at) FROM fetches AS f
+       WHERE f.requested_url = a.url AND f.kind = 'article' AND f.status IS NOT NULL),
       ''
     )
   ) AS last_checked
@@ -415,6 +415,10 @@ class Store:
         """One dict per article (its current version), keys :data:`store.export.EXPORT_KEYS`."""
         return export.iter_articles(self.db)
 
+    def export_versions(self) -> Iterator[dict[str, Any]]:
+        """One dict per version of every article, keys :data:`store.export.VERSION_EXPORT_KEYS`."""
+        return export.iter_versions(self.db)
+
     def body(self, sha256: str) -> bytes | None:
         """The raw bytes stored under this SHA-256, or None."""
         row = next(self.db.query(SELECT_BODY_DATA, {"sha256": sha256}), None)
@@ -426,8 +430,7 @@ class Store:
         """Known articles (listed in ``section``, if given) born at or after ``born_after``.
 
         Each as ``(url, born, last_checked)``: ``born`` is the claimed publication time (else
-        the first fetch), ``last_checked`` the later of the last successful fetch and the last
-        gone/live event.
+        the first fetch), ``last_checked`` the last fetch of its URL that got any answer.
         """
         params = {"section": section, "born_after": born_after}
         return [

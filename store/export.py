@@ -1,4 +1,4 @@
-"""The article export: one plain dict per article, as its current version has it.
+"""The article export: one plain dict per article, as its current version has it (or per version).
 
 The keys of an exported article are :data:`EXPORT_KEYS` (and of its nested parts the other
 ``*_KEYS`` constants); tests and documentation take them from here. Articles are read in
@@ -36,6 +36,8 @@ EXPORT_KEYS: tuple[str, ...] = (
     "versions",
     "provenance",
 )
+# ``--all-versions`` adds the change summary against the version each one replaced.
+VERSION_EXPORT_KEYS: tuple[str, ...] = (*EXPORT_KEYS, "change")
 DATE_KEYS: tuple[str, ...] = ("kind", "value", "raw", "source")
 CAPTION_KEYS: tuple[str, ...] = ("position", "image_url", "caption", "credit")
 RELATED_LINK_KEYS: tuple[str, ...] = ("position", "title", "url", "published_at", "published_raw")
@@ -71,6 +73,25 @@ JOIN versions AS v ON v.id = c.version_id
 JOIN fetches AS f ON f.id = v.fetch_id
 WHERE c.version_id IN (SELECT value FROM json_each(:ids))
 """
+VERSION_ORDER = """
+SELECT v.id AS version_id FROM versions AS v JOIN articles AS a ON a.id = v.article_id
+ORDER BY a.url, v.version
+"""
+# :ids is a JSON array of version ids (any version, current or not).
+VERSIONS = """
+SELECT
+  a.url, a.article_id, a.site, a.section, v.title, v.lead, v.dateline, v.published_at,
+  v.modified_at, v.language, v.version,
+  (SELECT count(*) FROM versions AS vv WHERE vv.article_id = a.id) AS versions,
+  v.id AS version_id, v.dates, v.authors, v.body, v.raw_sha256, v.text_sha256, v.parser,
+  v.parser_version, f.crawl_id, f.id AS fetch_id, f.fetched_at, f.status, f.requested_url,
+  f.final_url, f.referer, vc.summary AS change
+FROM versions AS v
+JOIN articles AS a ON a.id = v.article_id
+JOIN fetches AS f ON f.id = v.fetch_id
+LEFT JOIN version_changes AS vc ON vc.version_id = v.id
+WHERE v.id IN (SELECT value FROM json_each(:ids))
+"""
 # :ids is a JSON array of version ids.
 TAGS = """
 SELECT version_id, name FROM tags
@@ -96,10 +117,23 @@ def iter_articles(db: Database, batch_size: int = BATCH_SIZE) -> Iterator[dict[s
         yield from _export_batch(db, ids[start : start + batch_size])
 
 
-def _export_batch(db: Database, version_ids: Sequence[int]) -> Iterator[dict[str, Any]]:
-    """Yield the export dicts of the articles whose current versions these are, in order."""
+def iter_versions(db: Database, batch_size: int = BATCH_SIZE) -> Iterator[dict[str, Any]]:
+    """Yield every version of every article, by URL then version number, with its change.
+
+    Keys are :data:`VERSION_EXPORT_KEYS`: the article export's, and ``change`` — the summary of
+    what changed from the version it replaced (``None`` for a first version).
+    """
+    ids = [row["version_id"] for row in db.query(VERSION_ORDER)]
+    for start in range(0, len(ids), batch_size):
+        yield from _export_batch(db, ids[start : start + batch_size], VERSIONS)
+
+
+def _export_batch(
+    db: Database, version_ids: Sequence[int], sql: str = CURRENT_VERSIONS
+) -> Iterator[dict[str, Any]]:
+    """Yield the export dicts of these versions (by default: current ones only), in order."""
     ids = json.dumps(list(version_ids))
-    rows = {row["version_id"]: row for row in db.query(CURRENT_VERSIONS, {"ids": ids})}
+    rows = {row["version_id"]: row for row in db.query(sql, {"ids": ids})}
     tags = _grouped(db, TAGS, ids, ("name",))
     captions = _grouped(db, CAPTIONS, ids, CAPTION_KEYS)
     links = _grouped(db, RELATED_LINKS, ids, RELATED_LINK_KEYS)
@@ -153,4 +187,7 @@ def _article_dict(
         "versions": row["versions"],
         "provenance": {key: row[key] for key in PROVENANCE_KEYS},
     }
+    if "change" in row:
+        article["change"] = None if row["change"] is None else json.loads(row["change"])
+        return {key: article[key] for key in VERSION_EXPORT_KEYS}
     return {key: article[key] for key in EXPORT_KEYS}

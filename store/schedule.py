@@ -7,8 +7,8 @@ and after that never. Durations are a whole number and a unit: ``m`` (minutes), 
 ``d`` (days) or ``w`` (weeks); ``every`` as an interval means every run.
 
 An article's age counts from the publication time its current version claims (from when it was
-first seen where it claims none); it is due when its last check — the later of its last
-successful fetch and its last gone/live event — is at least the interval ago.
+first seen where it claims none); it is due when its last check — the last fetch of its URL
+that got an answer, whatever the status — is at least the interval ago.
 """
 
 from __future__ import annotations

@@ -106,7 +106,15 @@ def test_every_canned_query_runs(client: Client, store: Path) -> None:
     queries = load_metadata(store)["databases"]["wire"]["queries"]
     params = {"search": {"q": "Africa"}, "caption_search": {"q": "Sputnik"},
               "article": {"url": SEED}, "related_graph": {"url": ""}}  # fmt: skip
+    # One crawl has no history yet: these answer (with no rows); tests/test_history.py has theirs.
+    history = {"changes_in_period": {"from": "", "to": ""}, "version_history": {"url": SEED},
+               "version_diff": {"url": SEED, "a": "1", "b": "2"}, "silent_edits": {},
+               "gone_and_delisted": {}, "listing_headlines": {}}  # fmt: skip
     for name in queries:
+        if name in history:
+            found = client.rows(f"/wire/{name}", **history[name])
+            assert found == [] or name == "version_history", name
+            continue
         assert client.rows(f"/wire/{name}", **params.get(name, {})), name
 
 

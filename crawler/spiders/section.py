@@ -17,6 +17,7 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.fetching import META_KIND, fetch_from_failure, fetch_from_response
+from crawler.history import parse_recheck, recheck_urls, redirected_away
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id
 from crawler.sites import UnparseablePage, parse_article, parse_listing
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 META_PAGE_NUMBER = "wire_page_number"
 STAT_SECTION_REACHED = "wire/section/reached"
 STAT_SECTION_ERROR = "wire/section/error"
+STAT_RECHECK = "wire/recheck/requested"
+STAT_REDIRECTED_AWAY = "wire/article/redirected_away"
 
 
 def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | None, int | None]:
@@ -51,21 +54,36 @@ class SectionSpider(scrapy.Spider):
     section_url: str = ""
 
     def __init__(
-        self, since: str | None = None, max_pages: str | None = None, **kwargs: Any
+        self,
+        since: str | None = None,
+        max_pages: str | None = None,
+        recheck: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.since, self.max_pages = parse_arguments(since, max_pages)
+        self.recheck = parse_recheck(recheck)
         # listed times are ISO Z strings: one compares them as text
         self.since_iso = f"{self.since.isoformat()}T00:00:00Z" if self.since else None
 
     async def start(self) -> AsyncIterator[Any]:
-        """The section page."""
+        """The section page, then the known articles due for a recheck."""
         yield Request(
             self.section_url,
             callback=self.parse_listing,
             errback=self.fetch_failed,
             meta={META_KIND: "section", META_PAGE_NUMBER: 1},
         )
+        urls = recheck_urls(self.crawler.settings, self.section, self.recheck)
+        logger.info("Rechecking %d known articles (recheck=%s)", len(urls), self.recheck)
+        for url in urls:
+            self.crawler.stats.inc_value(STAT_RECHECK)
+            yield Request(
+                url,
+                callback=self.parse_article,
+                errback=self.fetch_failed,
+                meta={META_KIND: "article"},
+            )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """A listing page: its item, a request per listed article, the next chunk."""
@@ -109,6 +127,12 @@ class SectionSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article page: an article item, or a fetch item where the page is no article."""
         run = crawl_id(self.crawler)
+        gone = redirected_away(response, self.section_url)
+        if gone:
+            self.crawler.stats.inc_value(STAT_REDIRECTED_AWAY)
+            logger.info("Gone: %s", gone)
+            yield FetchItem(fetch_from_response(response, run, "redirected_away", gone))
+            return
         if not isinstance(response, TextResponse):
             yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
             return
