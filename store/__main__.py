@@ -1,7 +1,8 @@
-"""Command line for a store: ``python -m store {export,summary,serve,metadata} STORE_PATH``.
+"""Command line for a store: ``python -m store {export,summary,serve,metadata,reparse} STORE_PATH``.
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
-``error: ...`` on stderr with exit status 2, never as a traceback.
+``error: ...`` on stderr with exit status 2, never as a traceback. ``reparse`` needs the
+crawler's parser: it imports :mod:`pipelines.reparse` when run, so the store itself never does.
 """
 
 from __future__ import annotations
@@ -80,6 +81,18 @@ def command_summary(args: argparse.Namespace) -> int:
         except StoreError as error:
             raise CommandError(str(error)) from error
     write_lines([format_summary(summary, args.store)])
+    return 0
+
+
+def command_reparse(args: argparse.Namespace) -> int:
+    """Re-parse every stored article page with the current parser, without the network."""
+    from pipelines.reparse import format_counts, reparse_store  # the parser lives in crawler/
+
+    if args.progress_every < 0:
+        raise CommandError("--progress-every must be 0 or more")
+    with open_store(args.store) as store:
+        counts = reparse_store(store, progress_every=args.progress_every)
+    write_lines([f"Re-parsed {args.store}: {format_counts(counts)}"])
     return 0
 
 
@@ -183,6 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="-- DATASETTE_OPTION",
         help="further options for datasette serve, after --",
+    )
+    reparse = add_command(
+        commands, "reparse", command_reparse, "python -m store reparse data/wire.db"
+    )
+    reparse.add_argument(
+        "--progress-every",
+        type=int,
+        default=500,
+        metavar="N",
+        help="report progress on stderr every N pages (0: never; default 500)",
     )
     add_command(
         commands,

@@ -95,8 +95,9 @@ ORDER BY fetched_at, id
 """
 SELECT_FETCH = "SELECT * FROM fetches WHERE id = :id"
 FINISH_REPARSE = """
-UPDATE reparses SET finished_at = :finished_at, pages = :pages, unchanged = :unchanged,
-  changed = :changed, failed = :failed
+UPDATE reparses SET finished_at = :finished_at, parser = :parser,
+  parser_version = :parser_version, pages = :pages, unchanged = :unchanged, changed = :changed,
+  failed = :failed
 WHERE id = :id
 """
 # Known articles listed in a section (or all), with the time they count their age from and the
@@ -449,14 +450,11 @@ class Store:
 
     # Re-parsing stored pages
 
-    def begin_reparse(self, parser: str, parser_version: str, started_at: str) -> int:
+    def begin_reparse(self, started_at: str) -> int:
         """Record the start of a re-parse of stored pages; return its id."""
         table = self.db.table("reparses")
         with self.db.atomic():
-            table.insert(
-                {"started_at": started_at, "parser": parser, "parser_version": parser_version},
-                alter=False,
-            )
+            table.insert({"started_at": started_at}, alter=False)
         return _last_rowid(table.last_rowid)
 
     def reparse_sources(self) -> Iterator[tuple[int, FetchRecord]]:
@@ -524,12 +522,26 @@ class Store:
                 )
         return last is None or last["text_sha256"] != article.text_sha256
 
-    def finish_reparse(self, reparse_id: int, finished_at: str, counts: dict[str, int]) -> None:
-        """Record the end of a re-parse and its counts (pages, unchanged, changed, failed)."""
+    def finish_reparse(
+        self,
+        reparse_id: int,
+        finished_at: str,
+        counts: dict[str, int],
+        parser: str | None,
+        parser_version: str | None,
+    ) -> None:
+        """Record the end of a re-parse: its counts and the parser (versions) that read pages."""
+        params = {"pages": 0, "unchanged": 0, "changed": 0, "failed": 0, **counts}
         with self.db.atomic():
             self.db.execute(
                 FINISH_REPARSE,
-                {"id": reparse_id, "finished_at": finished_at, **counts},
+                {
+                    "id": reparse_id,
+                    "finished_at": finished_at,
+                    "parser": parser,
+                    "parser_version": parser_version,
+                    **params,
+                },
             )
 
     # Internals, each called inside a transaction

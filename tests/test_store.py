@@ -659,7 +659,7 @@ def test_cli_summary_prints_the_summary(tmp_path: Path) -> None:
     assert crawl.stderr.decode() == "error: no crawl nope in the store\n"
 
 
-@pytest.mark.parametrize("command", ["export", "summary", "serve"])
+@pytest.mark.parametrize("command", ["export", "summary", "serve", "reparse"])
 def test_cli_reports_a_missing_store_clearly(tmp_path: Path, command: str) -> None:
     missing = tmp_path / "missing.db"
     result = run_cli(command, str(missing))
@@ -692,7 +692,7 @@ def test_cli_metadata_is_keyed_by_the_file_stem(tmp_path: Path) -> None:
     assert "current_articles" in metadata["databases"]["archive-2024"]["tables"]
 
 
-@pytest.mark.parametrize("command", ["export", "summary", "serve", "metadata"])
+@pytest.mark.parametrize("command", ["export", "summary", "serve", "metadata", "reparse"])
 def test_cli_help_gives_an_example(command: str) -> None:
     result = run_cli(command, "--help")
     assert result.returncode == 0

@@ -1,0 +1,246 @@
+"""The pure parts of the history (diffs, schedule) and the store's events, on hand-made records."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlite_utils import Database
+from test_store import SITE, T1, T2, T3, article_fetch, failed_fetch, make_article, make_crawl
+
+from store import SCHEMA_VERSION, Store
+from store.diff import DiffRow, VersionText, align, diff_versions, similarity
+from store.records import FetchRecord, ListingEntryRecord, ListingRecord
+from store.schedule import ScheduleError, parse_duration, parse_schedule, parse_time
+from store.schema import MIGRATIONS, schema_version
+
+# -- diffs ------------------------------------------------------------------------------------
+
+P = [
+    "The ministry announced the plan on Monday.",
+    "Critics said it came too late.",
+    "The first payments are due in March.",
+]
+
+
+def ops(rows: list[DiffRow]) -> list[tuple[str, int | None, int | None]]:
+    return [(r.op, r.left_position, r.right_position) for r in rows]
+
+
+def test_paragraphs_added_removed_rewritten_and_unchanged() -> None:
+    new = [P[0], "The first payments are now due in April.", "A fourth paragraph."]
+    rows = align("paragraph", P, new)
+    assert ops(rows) == [
+        ("unchanged", 0, 0),
+        ("removed", 1, None),
+        ("rewritten", 2, 1),
+        ("added", None, 2),
+    ]
+    assert 0.5 <= rows[2].similarity < 1
+
+
+def test_unrelated_paragraphs_are_a_removal_and_an_addition() -> None:
+    rows = align("paragraph", ["Alpha beta gamma."], ["Completely different words here."])
+    assert ops(rows) == [("removed", 0, None), ("added", None, 0)]
+
+
+def test_similarity_is_by_words() -> None:
+    assert similarity("a b c d", "a b c d") == 1.0
+    assert similarity("a b c d", "a b x d") == 0.75
+    assert similarity("a b", "c d") == 0.0
+
+
+def test_a_silent_edit_and_a_modified_only_change() -> None:
+    old = VersionText(title="Old", body=P, modified_at="2024-05-01T11:00:00Z")
+    edited = dataclasses.replace(old, title="New")
+    diff = diff_versions(old, edited)
+    assert diff.fields() == ["title"]
+    assert (diff.silent_edit, diff.modified_only) == (True, False)
+    assert diff.summary()["title"] == {"from": "Old", "to": "New"}
+    touched = dataclasses.replace(old, modified_at="2024-05-02T08:00:00Z")
+    diff = diff_versions(old, touched)
+    assert (diff.fields(), diff.silent_edit, diff.modified_only) == (["modified_at"], False, True)
+    both = dataclasses.replace(edited, modified_at="2024-05-02T08:00:00Z")
+    assert not diff_versions(old, both).silent_edit
+
+
+def test_every_field_is_compared() -> None:
+    old = VersionText("T", "L", "D", P, ["c | x"], ["r | u"], ["a", "b"], "p1", "m1")
+    new = VersionText("T", None, "D2", P, ["c2 | x"], ["r | u"], ["b", "c"], "p2", "m1")
+    diff = diff_versions(old, new)
+    assert diff.fields() == ["lead", "dateline", "captions", "tags", "published_at"]
+    summary = diff.summary()
+    assert summary["lead"] == {"from": "L", "to": None}
+    assert summary["tags"] == {"added": 1, "removed": 1, "rewritten": 0, "unchanged": 1}
+
+
+@given(
+    st.lists(st.text(st.sampled_from("ab "), max_size=8), max_size=6),
+    st.lists(st.text(st.sampled_from("ab "), max_size=8), max_size=6),
+)
+def test_an_alignment_accounts_for_every_item_once_in_order(
+    left: list[str], right: list[str]
+) -> None:
+    rows = align("paragraph", left, right)
+    lefts = [r.left_position for r in rows if r.left_position is not None]
+    rights = [r.right_position for r in rows if r.right_position is not None]
+    assert lefts == list(range(len(left)))
+    assert rights == list(range(len(right)))
+    paired = [r for r in rows if r.op in ("unchanged", "rewritten")]
+    assert all((r.op == "unchanged") == (r.left_text == r.right_text) for r in paired)
+
+
+# -- the schedule -----------------------------------------------------------------------------
+
+NOW = datetime(2024, 5, 10, 12, tzinfo=UTC)
+
+
+def test_schedule_rules_by_age() -> None:
+    schedule = parse_schedule("1d:every,7d:1d,30d:7d")
+    born = NOW - timedelta(hours=5)
+    assert schedule.is_due(born, NOW, NOW)  # under a day: every run, even just checked
+    born = NOW - timedelta(days=3)
+    assert not schedule.is_due(born, NOW - timedelta(hours=23), NOW)
+    assert schedule.is_due(born, NOW - timedelta(hours=24), NOW)
+    born = NOW - timedelta(days=20)
+    assert not schedule.is_due(born, NOW - timedelta(days=6), NOW)
+    assert schedule.is_due(born, NOW - timedelta(days=7), NOW)
+    assert not schedule.is_due(NOW - timedelta(days=31), NOW - timedelta(days=300), NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1d", "not MAX_AGE:INTERVAL"),
+        ("1x:every", "not a duration"),
+        ("7d:1d,1d:every", "ages must grow"),
+        ("1d:sometimes", "not a duration"),
+    ],
+)
+def test_bad_schedules_are_refused_with_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(ScheduleError, match=reason):
+        parse_schedule(text)
+
+
+def test_durations_and_times() -> None:
+    assert parse_duration("90m") == timedelta(minutes=90)
+    assert parse_duration("2w") == timedelta(days=14)
+    assert parse_schedule("").rules == ()
+    assert parse_time("2024-05-10T14:00:00+02:00") == NOW
+    assert parse_time("2024-05-10T12:00:00") == NOW
+
+
+# -- events in the store ----------------------------------------------------------------------
+
+ONE, TWO, THREE = (f"{SITE}/2024050{i}/a-{i}.html" for i in (1, 2, 3))
+
+
+def listing(
+    crawl_id: str, fetched_at: str, entries: list[tuple[str, str]], end: bool = True
+) -> tuple[FetchRecord, ListingRecord]:
+    """A section page listing (url, listed_at) entries; ``end``: no "load more"."""
+    url = f"{SITE}/africa/"
+    fetch = FetchRecord(crawl_id, "section", url, url, 200, "ok", fetched_at, body=b"<html/>")
+    records = [ListingEntryRecord(i, u, "T", at, at) for i, (u, at) in enumerate(entries)]
+    return fetch, ListingRecord(url, "africa", records, None if end else f"{url}more", "p", "1")
+
+
+def crawl(
+    store: Store,
+    crawl_id: str,
+    at: str,
+    listed: list[tuple[str, str]],
+    fetched: list[str],
+    end: bool = True,
+) -> None:
+    """One crawl of the section: a listing page, then the article pages fetched."""
+    store.begin_crawl(make_crawl(crawl_id, at))
+    store.save_listing(*listing(crawl_id, at, listed, end))
+    for url in fetched:
+        article = make_article(url)
+        store.save_article(article_fetch(article, crawl_id, at), article)
+    store.finish_crawl(crawl_id, at, "finished", {})
+
+
+def kinds(store: Store) -> list[tuple[str, str, str]]:
+    return [
+        (row["url"], row["kind"], row["at"])
+        for row in store.db.query(
+            "SELECT a.url, e.kind, e.at FROM article_events e "
+            "JOIN articles a ON a.id = e.article_id ORDER BY e.id"
+        )
+    ]
+
+
+def test_delisted_then_relisted_each_recorded_once() -> None:
+    store = Store.memory()
+    listed = [(ONE, T1), (TWO, T1)]
+    crawl(store, "c1", T1, listed, [ONE, TWO])
+    crawl(store, "c2", T2, [(ONE, T1)], [ONE, TWO])
+    crawl(store, "c3", T3, [(ONE, T1)], [ONE])
+    assert kinds(store) == [(TWO, "delisted", T2)]
+    crawl(store, "c4", "2024-05-04T10:00:00Z", listed, [ONE, TWO])
+    assert kinds(store)[-1] == (TWO, "relisted", "2024-05-04T10:00:00Z")
+
+
+def test_no_delisting_beyond_the_reach_of_a_shorter_listing() -> None:
+    store = Store.memory()
+    crawl(store, "c1", T1, [(ONE, T1), (TWO, "2024-04-20T00:00:00Z")], [ONE, TWO])
+    # c2 read one page only (a "load more" left unread), down to T1: TWO is older than that
+    crawl(store, "c2", T2, [(ONE, T1)], [ONE], end=False)
+    assert kinds(store) == []
+
+
+def test_an_interrupted_crawl_delists_nothing() -> None:
+    store = Store.memory()
+    crawl(store, "c1", T1, [(ONE, T1), (TWO, T1)], [ONE, TWO])
+    store.begin_crawl(make_crawl("c2", T2))
+    store.save_listing(*listing("c2", T2, [(ONE, T1)]))
+    store.finish_crawl("c2", T2, "shutdown", {})
+    assert kinds(store) == []
+
+
+def test_gone_is_recorded_once_and_live_again_when_it_answers() -> None:
+    store = Store.memory()
+    store.begin_crawl(make_crawl())
+    article = make_article(THREE)
+    store.save_article(article_fetch(article, fetched_at=T1), article)
+    for at in (T2, T2):
+        gone = dataclasses.replace(failed_fetch(THREE, "not_found"), fetched_at=at)
+        store.save_fetch(gone)
+    store.save_article(article_fetch(article, fetched_at=T3), article)
+    assert kinds(store) == [(THREE, "gone", T2), (THREE, "live", T3)]
+    (event,) = store.db.query("SELECT status, evidence FROM article_events WHERE kind = 'gone'")
+    assert (event["status"], event["evidence"]) == (404, "not_found error")
+
+
+def test_an_unknown_url_answering_404_makes_no_event() -> None:
+    store = Store.memory()
+    store.begin_crawl(make_crawl())
+    store.save_fetch(failed_fetch(f"{SITE}/never-seen.html", "not_found"))
+    assert kinds(store) == []
+
+
+def test_a_version_1_file_is_migrated_with_its_observations(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Store(path) as store:
+        store.begin_crawl(make_crawl())
+        article = make_article()
+        store.save_article(article_fetch(article), article)
+    db = Database(path)
+    for table in ("observations", "article_events", "version_changes", "version_diffs"):
+        db.table(table).drop()
+    db.table("reparses").drop()
+    db.execute("DROP VIEW modified_only")
+    db.execute("ALTER TABLE fetches DROP COLUMN redirect_status")
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    with Store(path) as store:
+        assert schema_version(store.db) == SCHEMA_VERSION == len(MIGRATIONS)
+        (row,) = store.db.query("SELECT fetch_id, version_id, observed_at FROM observations")
+        assert (row["fetch_id"], row["version_id"], row["observed_at"]) == (1, 1, T1)
+        assert "redirect_status" in store.db.table("fetches").columns_dict
