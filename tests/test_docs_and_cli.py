@@ -11,11 +11,12 @@ import pytest
 
 from crawler import settings
 from store import EXPORT_KEYS, PROVENANCE_KEYS
+from store.export import VERSION_EXPORT_KEYS
 from tests.conftest import AFRICA, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PROJECT_SETTINGS = ["STORE_PATH", "FIXTURES_REPLAY", "FIXTURES_RECORD", "STORE_SUMMARY",
-                    "ALLOW_PRIVATE_HOSTS"]  # fmt: skip
+                    "ALLOW_PRIVATE_HOSTS", "RECHECK_SCHEDULE", "RECHECK_NOW"]  # fmt: skip
 SEED = AFRICA / "article-1106523345.html"
 SEED_URL = json.loads((AFRICA / "article-1106523345.http.json").read_text())["url"]
 
@@ -39,14 +40,15 @@ def test_project_setting_documented_with_its_default(name: str) -> None:
     "command",
     ["scrapy crawl africa", "python -m crawler.sites", "python -m crawler.goldens",
      "python -m store export", "python -m store summary", "python -m store serve",
-     "python -m store metadata", "bash scripts/crawl-offline", "bash scripts/test"],
+     "python -m store metadata", "python -m store reparse", "bash scripts/crawl-offline",
+     "bash scripts/test"],
 )  # fmt: skip
 def test_command_documented(command: str) -> None:
     assert f"`{command}" in README
 
 
 def test_export_keys_documented() -> None:
-    for key in EXPORT_KEYS:
+    for key in VERSION_EXPORT_KEYS:
         assert f"`{key}`" in README, key
     assert "{" + ", ".join(PROVENANCE_KEYS) + "}" in README
 
