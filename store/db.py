@@ -80,8 +80,14 @@ SELECT_VERSION_LINKS = (
     "SELECT title, url FROM related_links WHERE version_id = :id ORDER BY position, rowid"
 )
 SELECT_VERSION_TAGS = "SELECT name FROM tags WHERE version_id = :id ORDER BY idx"
+# The versions a new one is compared with, item by item: version 1 and the DIFF_WINDOW before it
+# (a live blog with hundreds of versions must not store every pair).
+DIFF_WINDOW = 20
 SELECT_OTHER_VERSIONS = """
-SELECT id FROM versions WHERE article_id = :article_id AND id != :id ORDER BY version
+SELECT id FROM versions
+WHERE article_id = :article_id AND id != :id
+  AND (version = 1 OR version >= (SELECT version FROM versions WHERE id = :id) - :window)
+ORDER BY version
 """
 SELECT_LAST_READING = """
 SELECT version_id, text_sha256 FROM observations WHERE fetch_id = :fetch_id
@@ -683,9 +689,12 @@ class Store:
         return row, text
 
     def _insert_diffs(self, article_pk: int, version_id: int) -> None:
-        """Compare a new version with each earlier one of its article, item by item."""
+        """Compare a new version item by item with version 1 and the DIFF_WINDOW before it."""
         new_row, new_text = self._version_text(version_id)
-        others = self.db.query(SELECT_OTHER_VERSIONS, {"article_id": article_pk, "id": version_id})
+        others = self.db.query(
+            SELECT_OTHER_VERSIONS,
+            {"article_id": article_pk, "id": version_id, "window": DIFF_WINDOW},
+        )
         for other in list(others):
             old_row, old_text = self._version_text(int(other["id"]))
             diff = diff_versions(old_text, new_text)

@@ -329,7 +329,7 @@ TABLES_2: dict[str, TableSpec] = {
             }
         ),
     ),
-    # Every pair of versions of an article compared, item by item (the side-by-side diff).
+    # Versions of an article compared pairwise, item by item (the side-by-side diff).
     "version_diffs": TableSpec(
         columns={
             "id": int,

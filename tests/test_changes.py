@@ -244,3 +244,19 @@ def test_a_version_1_file_is_migrated_with_its_observations(tmp_path: Path) -> N
         (row,) = store.db.query("SELECT fetch_id, version_id, observed_at FROM observations")
         assert (row["fetch_id"], row["version_id"], row["observed_at"]) == (1, 1, T1)
         assert "redirect_status" in store.db.table("fetches").columns_dict
+
+
+def test_a_new_version_is_compared_with_version_1_and_the_20_before_it() -> None:
+    store = Store.memory()
+    store.begin_crawl(make_crawl())
+    for number in range(1, 24):
+        article = make_article(ONE, body=[f"Paragraph number {number}."])
+        at = (datetime(2024, 5, 1, tzinfo=UTC) + timedelta(hours=number)).isoformat()
+        store.save_article(article_fetch(article, fetched_at=at.replace("+00:00", "Z")), article)
+    compared = {
+        row["from_version"]
+        for row in store.db.query("SELECT from_version FROM version_diffs WHERE to_version = 23")
+    }
+    assert compared == {1, *range(3, 23)}
+    (change,) = store.db.query("SELECT * FROM version_changes WHERE version = 23")
+    assert (change["previous_version"], change["paragraphs_rewritten"]) == (22, 1)

@@ -263,6 +263,7 @@ def test_every_canned_query_answers_json_and_html(client: Client, name: str) -> 
         f"/{DB}/captions",
         f"/{DB}/caption_search?q=alert",
         f"/{DB}/article?{urlencode({'url': ONE})}",
+        f"/{DB}/version_diff?{urlencode({'url': ONE, 'a': 1, 'b': 2})}",
     ],
 )
 def test_crawled_html_in_a_caption_is_shown_as_text(client: Client, path: str) -> None:

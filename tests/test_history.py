@@ -378,7 +378,7 @@ def test_recheck_none_fetches_only_what_is_listed(tmp_path: Path) -> None:
     assert t2_fetched == {NEW1, NEW2, HEADLINE, PARAGRAPHS, CAPTION, MODIFIED, MARKUP}
     # not asked again, so not gone: off the listing while its last answer (t1) was a page
     assert [r["kind"] for r in db.query("SELECT kind FROM article_events")] == ["delisted"] * 3
-    (crawl,) = db.query("SELECT arguments FROM crawls ORDER BY started_at DESC LIMIT 1")
+    (crawl,) = db.query("SELECT arguments FROM crawls ORDER BY rowid DESC LIMIT 1")
     assert json.loads(crawl["arguments"])["recheck"] == "none"
 
 
