@@ -166,11 +166,13 @@ GROUP BY a.id
 ORDER BY a.url
 """
 LISTED_ARTICLES = """
-SELECT a.id, a.url, min(l.fetch_id) AS fetch_id, min(l.position) AS position
+SELECT a.id, a.url, l.fetch_id, l.position, l.listing_url, f.status
 FROM listings AS l
 JOIN articles AS a ON a.url = l.url
-WHERE l.crawl_id = :crawl_id AND l.section = :section
-GROUP BY a.id
+JOIN fetches AS f ON f.id = l.fetch_id
+WHERE l.id IN (
+  SELECT min(id) FROM listings WHERE crawl_id = :crawl_id AND section = :section GROUP BY url
+)
 ORDER BY a.url
 """
 LAST_LISTING_EVENT = """
@@ -189,6 +191,18 @@ ARTICLE_KINDS = frozenset({"article"})
 # Outcomes of an article fetch that mean the article is gone (404/410, redirect to the section).
 GONE_OUTCOMES = frozenset({"not_found", "redirected_away"})
 LISTING_KINDS = frozenset({"section", "listing"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change of an article's standing, as ``article_events`` keeps it."""
+
+    kind: str  # gone, live, delisted, relisted
+    at: str
+    crawl_id: str
+    fetch_id: int | None  # the fetch that shows it
+    status: int | None
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -619,9 +633,10 @@ class Store:
             previous_id = row["current_version_id"]
             self.db.execute(TOUCH_ARTICLE, {"id": article_pk, "seen": seen})
             if newest and row["status"] == "gone":
-                status = fetch.status
+                evidence = f"the page answered again ({fetch.status})"
                 self._insert_event(
-                    article_pk, "live", fetch_id, fetch, f"the page answered again ({status})"
+                    article_pk,
+                    Event("live", seen, fetch.crawl_id, fetch_id, fetch.status, evidence),
                 )
         version_id, number, new = self._version_for(article_pk, fetch_id, fetch, article)
         if new and previous_id is not None:
@@ -777,27 +792,10 @@ class Store:
             alter=False,
         )
 
-    def _insert_event(
-        self,
-        article_pk: int,
-        kind: str,
-        fetch_id: int | None,
-        fetch: FetchRecord,
-        evidence: str,
-        status: int | None = None,
-    ) -> None:
+    def _insert_event(self, article_pk: int, event: Event) -> None:
         """Record a change of an article's standing (gone, live, delisted, relisted)."""
         self.db.table("article_events").insert(
-            {
-                "article_id": article_pk,
-                "kind": kind,
-                "at": fetch.fetched_at,
-                "crawl_id": fetch.crawl_id,
-                "fetch_id": fetch_id,
-                "status": status if status is not None else fetch.status,
-                "evidence": evidence,
-            },
-            alter=False,
+            {"article_id": article_pk, **asdict(event)}, alter=False
         )
 
     def _mark_gone(self, fetch_id: int, fetch: FetchRecord) -> None:
@@ -818,7 +816,10 @@ class Store:
         self.db.execute(SET_STATUS, {"id": row["id"], "status": "gone"})
         status = fetch.redirect_status or fetch.status
         evidence = fetch.error or f"HTTP {status}"
-        self._insert_event(int(row["id"]), "gone", fetch_id, fetch, evidence, status)
+        self._insert_event(
+            int(row["id"]),
+            Event("gone", fetch.fetched_at, fetch.crawl_id, fetch_id, status, evidence),
+        )
 
     def _record_listing_events(self, crawl_id: str, section: str) -> None:
         """Delisted and relisted articles of one section, against the previous listing crawl.
@@ -826,20 +827,13 @@ class Store:
         Delisted: a live article the previous finished crawl of this section listed, within
         this crawl's reach (the whole listing when this crawl read it to the end, else down to
         the oldest time it listed), that this crawl's listing pages did not show. Relisted: an
-        article shown again after being delisted.
+        article shown again after being delisted. Both are dated when this crawl first read
+        the section's listing.
         """
         params: dict[str, Any] = {"crawl_id": crawl_id, "section": section}
         reach = next(self.db.query(LISTING_REACH, params))
+        at = reach["read_at"]
         previous = next(self.db.query(PREVIOUS_LISTING_CRAWL, params), None)
-        listing = FetchRecord(
-            crawl_id=crawl_id,
-            kind="section",
-            requested_url="",
-            final_url=None,
-            status=None,
-            outcome="ok",
-            fetched_at=reach["read_at"],
-        )
         if previous is not None:
             params.update(
                 previous=previous["id"],
@@ -858,19 +852,16 @@ class Store:
                 )
                 if answer is not None:
                     evidence += f"; the page answered {answer['status']} at {answer['fetched_at']}"
+                fetch_id, status = (answer["id"], answer["status"]) if answer else (None, None)
                 self._insert_event(
-                    int(row["id"]),
-                    "delisted",
-                    answer["id"] if answer else None,
-                    listing,
-                    evidence,
-                    answer["status"] if answer else None,
+                    int(row["id"]), Event("delisted", at, crawl_id, fetch_id, status, evidence)
                 )
         for row in list(self.db.query(LISTED_ARTICLES, params)):
             if self._last_listing_event(int(row["id"])) != "delisted":
                 continue
-            evidence = f"listed again at position {row['position']} of the {section} listing"
-            self._insert_event(int(row["id"]), "relisted", row["fetch_id"], listing, evidence, 200)
+            evidence = f"listed again at position {row['position']} of {row['listing_url']}"
+            event = Event("relisted", at, crawl_id, row["fetch_id"], row["status"], evidence)
+            self._insert_event(int(row["id"]), event)
 
     def _last_listing_event(self, article_pk: int) -> str | None:
         """The kind of the article's latest delisted/relisted event, if any."""

@@ -18,6 +18,7 @@ import pytest
 from datasette.app import Datasette
 from sqlite_utils import Database
 
+from crawler.goldens import article_fixtures, expected_export, golden_path
 from store import EXPORT_KEYS, Store, load_metadata
 from store.schedule import DEFAULT_SCHEDULE, parse_schedule, parse_time
 from tests.crawling import ROOT, replay, run_crawl
@@ -45,6 +46,25 @@ NEW1 = f"{SITE}/20230202/ethiopian-airlines-to-resume-flights-to-mekelle-1106600
 NEW2 = f"{SITE}/20230202/suez-canal-revenue-rises-in-january-1106600110.html"
 OLD_TITLE = "Zambia Signs Debt Restructuring Deal With Creditors"
 NEW_TITLE = "Zambia Reaches Preliminary Debt Deal With Some Creditors"
+
+
+SETS = {moment: ROOT / "fixtures" / f"sputnik-africa-{moment}" for moment in ("t1", "t2", "t3")}
+GOLDEN_PAGES = [
+    (moment, name) for moment, folder in SETS.items() for name, _ in article_fixtures(folder)
+]
+
+
+@pytest.mark.parametrize(("moment", "name"), GOLDEN_PAGES)
+def test_every_page_of_the_three_sets_matches_its_golden(moment: str, name: str) -> None:
+    fixture = dict(article_fixtures(SETS[moment]))[name]
+    golden = json.loads(golden_path(SETS[moment], name).read_text(encoding="utf-8"))
+    produced = expected_export(fixture)
+    for key in EXPORT_KEYS:
+        assert produced[key] == golden[key], key
+
+
+def test_the_three_sets_hold_the_pages_their_readmes_list() -> None:
+    assert [len([p for m, p in GOLDEN_PAGES if m == moment]) for moment in SETS] == [8, 8, 9]
 
 
 def replay_moment(store: Path, moment: str, *args: str) -> None:
