@@ -25,7 +25,7 @@ from scrapy.http import Request, Response
 from crawler.fetching import META_KIND
 from crawler.text import article_identity
 from store import Store
-from store.schedule import ScheduleError, parse_schedule, parse_time
+from store.schedule import Schedule, ScheduleError, parse_schedule, parse_time
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -57,15 +57,26 @@ def recheck_now(settings: BaseSettings) -> datetime:
         raise UsageError(f"RECHECK_NOW must be an ISO 8601 time, not {value!r}") from None
 
 
+def recheck_schedule(settings: BaseSettings) -> Schedule:
+    """The ``RECHECK_SCHEDULE`` setting, read; a UsageError says what is wrong with it."""
+    try:
+        return parse_schedule(settings.get("RECHECK_SCHEDULE") or "")
+    except ScheduleError as error:
+        raise UsageError(f"RECHECK_SCHEDULE: {error}") from None
+
+
+def check_settings(settings: BaseSettings) -> None:
+    """Refuse a bad ``RECHECK_SCHEDULE`` or ``RECHECK_NOW`` before the crawl starts."""
+    recheck_schedule(settings)
+    recheck_now(settings)
+
+
 def recheck_urls(settings: BaseSettings, section: str, mode: RecheckMode) -> list[str]:
     """The URLs of the section's known articles to fetch again in this run."""
     path = Path(settings.get("STORE_PATH"))
     if mode == "none" or not path.is_file():
         return []
-    try:
-        schedule = parse_schedule(settings.get("RECHECK_SCHEDULE") or "")
-    except ScheduleError as error:
-        raise UsageError(f"RECHECK_SCHEDULE: {error}") from None
+    schedule = recheck_schedule(settings)
     with Store(path) as store:
         if mode == "all":
             return [url for url, _, _ in store.recheck_candidates(section)]

@@ -27,6 +27,7 @@ from store.errors import StoreError
 from store.records import (
     ArticleRecord,
     CrawlRecord,
+    EventKind,
     FetchRecord,
     ListingRecord,
 )
@@ -197,7 +198,7 @@ LISTING_KINDS = frozenset({"section", "listing"})
 class Event:
     """A change of an article's standing, as ``article_events`` keeps it."""
 
-    kind: str  # gone, live, delisted, relisted
+    kind: EventKind
     at: str
     crawl_id: str
     fetch_id: int | None  # the fetch that shows it

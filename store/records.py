@@ -21,6 +21,13 @@ FetchOutcome = Literal[
 
 FetchKind = Literal["section", "listing", "article"]
 
+EventKind = Literal[
+    "gone",  # a known article answered 404/410 or redirected to the section or home page
+    "live",  # a gone article answered with its page again
+    "delisted",  # dropped off its section's listing while its page still answered
+    "relisted",  # listed again after being delisted
+]
+
 # where the boilerplate split put a block: a dropped block (banner, embed, unknown, empty) is
 # counted and kept in ``blocks`` with its data, never in the body
 BlockDestination = Literal["body", "dateline", "captions", "related_links", "dropped"]

@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from sqlite_utils import Database
 
-from store.records import FetchOutcome
+from store.records import EventKind, FetchOutcome
 
 # Whole-store totals, each the row count of the table of that name, in report order.
 LABELS: dict[str, str] = {
@@ -27,6 +27,7 @@ LABELS: dict[str, str] = {
     "listings": "Listing entries",
 }
 OUTCOMES: tuple[str, ...] = get_args(FetchOutcome)
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 COUNT_TOTALS = "SELECT " + ", ".join(
     f"(SELECT count(*) FROM {table}) AS {table}" for table in LABELS
@@ -35,6 +36,11 @@ COUNT_FETCHES = """
 SELECT outcome, count(*) AS n FROM fetches
 WHERE :crawl_id IS NULL OR crawl_id = :crawl_id
 GROUP BY outcome
+"""
+COUNT_EVENTS = """
+SELECT kind, count(*) AS n FROM article_events
+WHERE :crawl_id IS NULL OR crawl_id = :crawl_id
+GROUP BY kind
 """
 # An article is added by the crawl that stored its first version.
 COUNT_ADDED = """
@@ -52,6 +58,10 @@ def read_summary(db: Database, crawl_id: str | None = None) -> dict[str, Any]:
         fetches[row["outcome"]] = row["n"]
     result["fetches"] = fetches
     result["fetches_total"] = sum(fetches.values())
+    events = dict.fromkeys(EVENT_KINDS, 0)
+    for row in db.query(COUNT_EVENTS, {"crawl_id": crawl_id}):
+        events[row["kind"]] = row["n"]
+    result["events"] = events
     result["articles_added"] = result["versions_added"] = None
     if crawl_id is not None:
         added = next(db.query(COUNT_ADDED, {"crawl_id": crawl_id}))
@@ -81,6 +91,8 @@ def format_summary(summary: dict[str, Any], store_path: str | Path) -> str:
     lines.append(f"  {'Fetches:':<{width}}{summary['fetches_total']:>8}  ({scope})")
     for outcome, count in summary["fetches"].items():
         lines.append(f"    {outcome + ':':<{width - 2}}{count:>8}")
+    events = ", ".join(f"{kind} {count}" for kind, count in summary["events"].items())
+    lines.append(f"  {'Events:':<{width}}{events}  ({scope})")
     lines.append("Browse it in Datasette:")
     lines.append(f"  {browse_command(store_path)}")
     return "\n".join(lines)

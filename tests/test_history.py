@@ -406,3 +406,24 @@ def test_bad_recheck_argument_is_a_one_line_error() -> None:
     run = run_crawl("-a", "recheck=sometimes")
     assert run.returncode != 0
     assert "recheck must be one of schedule, all, none, not 'sometimes'" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("RECHECK_SCHEDULE=7d:1d,1d:every", "RECHECK_SCHEDULE: rule '1d:every': ages must grow"),
+        ("RECHECK_NOW=yesterday", "RECHECK_NOW must be an ISO 8601 time, not 'yesterday'"),
+    ],
+)
+def test_bad_recheck_settings_stop_the_crawl_before_it_starts(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    run = run_crawl("-s", setting, "-s", f"STORE_PATH={tmp_path / 'w.db'}")
+    assert run.returncode != 0
+    assert message in run.stderr
+    assert not (tmp_path / "w.db").exists()
+
+
+def test_the_summary_counts_the_events(history: Path) -> None:
+    with Store(history) as store:
+        assert store.summary()["events"] == {"gone": 2, "live": 1, "delisted": 1, "relisted": 0}

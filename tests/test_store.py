@@ -619,6 +619,7 @@ def test_format_summary_reports_the_numbers_and_the_browse_command() -> None:
     assert "Articles:" in text and "(2 added by this crawl)" in text
     assert "Related links:" in text and "Captions:" in text and "Tags:" in text
     assert "not_found:" in text and "failed:" in text
+    assert "Events:" in text and "gone 0, live 0, delisted 0, relisted 0  (this crawl)" in text
     assert text.splitlines()[-1].strip() == "python -m store serve 'data/my wire.db'"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 import scrapy
 from scrapy.exceptions import UsageError
@@ -17,10 +17,13 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.fetching import META_KIND, fetch_from_failure, fetch_from_response
-from crawler.history import parse_recheck, recheck_urls, redirected_away
+from crawler.history import check_settings, parse_recheck, recheck_urls, redirected_away
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id
 from crawler.sites import UnparseablePage, parse_article, parse_listing
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,13 @@ class SectionSpider(scrapy.Spider):
         self.recheck = parse_recheck(recheck)
         # listed times are ISO Z strings: one compares them as text
         self.since_iso = f"{self.since.isoformat()}T00:00:00Z" if self.since else None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Built by Scrapy; refuses bad recheck settings before anything is fetched."""
+        check_settings(crawler.settings)
+        spider: Self = super().from_crawler(crawler, *args, **kwargs)
+        return spider
 
     async def start(self) -> AsyncIterator[Any]:
         """The section page, then the known articles due for a recheck."""
