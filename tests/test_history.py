@@ -7,12 +7,13 @@ judged at each recording's own time (``RECHECK_NOW``), so every known article is
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from datasette.app import Datasette
@@ -21,8 +22,10 @@ from sqlite_utils import Database
 from crawler.goldens import article_fixtures, expected_export, golden_path
 from store import EXPORT_KEYS, Store, load_metadata
 from store.schedule import DEFAULT_SCHEDULE, parse_schedule, parse_time
-from tests.crawling import ROOT, replay, run_crawl
+from tests.crawling import ROOT, replay, run_crawl, run_scrapy
 from tests.datasette_client import Client
+from tests.mockserver import serve_fixture_set
+from tests.test_store import article_fetch, make_article, make_crawl
 
 SITE = "https://sputnikglobe.com"
 T1, T2, T3 = "2023-02-01T12:00:00Z", "2023-02-02T12:00:00Z", "2023-02-03T12:00:00Z"
@@ -44,6 +47,7 @@ REDIRECT = (
 DELISTED = f"{SITE}/20230130/namibia-central-bank-keeps-rate-unchanged-1106600108.html"
 NEW1 = f"{SITE}/20230202/ethiopian-airlines-to-resume-flights-to-mekelle-1106600109.html"
 NEW2 = f"{SITE}/20230202/suez-canal-revenue-rises-in-january-1106600110.html"
+LOCAL_SPIDER = str(ROOT / "tests" / "local_section_spider.py")
 OLD_TITLE = "Zambia Signs Debt Restructuring Deal With Creditors"
 NEW_TITLE = "Zambia Reaches Preliminary Debt Deal With Some Creditors"
 
@@ -427,3 +431,37 @@ def test_bad_recheck_settings_stop_the_crawl_before_it_starts(
 def test_the_summary_counts_the_events(history: Path) -> None:
     with Store(history) as store:
         assert store.summary()["events"] == {"gone": 2, "live": 1, "delisted": 1, "relisted": 0}
+
+
+def test_a_real_redirect_to_the_section_page_marks_a_known_article_gone(tmp_path: Path) -> None:
+    """Over HTTP: a 302 with a relative Location, followed by Scrapy's RedirectMiddleware."""
+    site = tmp_path / "site"
+    shutil.copytree(SETS["t1"], site)
+    sidecar = site / "article-1106600107.http.json"
+    recorded = json.loads(sidecar.read_text(encoding="utf-8"))
+    recorded.update(status=302, headers={"Location": "/africa/"})
+    sidecar.write_text(json.dumps(recorded), encoding="utf-8")
+    store_path = tmp_path / "wire.db"
+    with serve_fixture_set(site) as port:
+        known = make_article(f"http://127.0.0.1:{port}{urlsplit(REDIRECT).path}")
+        with Store(store_path) as store:
+            store.begin_crawl(make_crawl("earlier", T1))
+            store.save_article(article_fetch(known, "earlier", T1), known)
+            store.finish_crawl("earlier", T1, "finished", {})
+        run = run_scrapy(
+            "runspider", LOCAL_SPIDER, "-a", f"section_url=http://127.0.0.1:{port}/africa/",
+            "-s", "ALLOW_PRIVATE_HOSTS=127.0.0.1", "-s", f"STORE_PATH={store_path}",
+            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    db = Database(store_path)
+    (fetch,) = db.query(
+        "SELECT * FROM fetches WHERE requested_url = ? AND crawl_id != 'earlier'", [known.url]
+    )
+    assert (fetch["outcome"], fetch["status"], fetch["redirect_status"]) == (
+        "redirected_away",
+        200,
+        302,
+    )
+    assert fetch["final_url"] == f"http://127.0.0.1:{port}/africa/"
+    assert events(db) == [(known.url, "gone", fetch["fetched_at"], 302)]
