@@ -77,7 +77,7 @@ def browse_command(store_path: str | Path) -> str:
 
 def format_summary(summary: dict[str, Any], store_path: str | Path) -> str:
     """The human-readable report of a summary, ending with the command to browse the store."""
-    width = max(len(label) for label in LABELS.values()) + 2
+    width = max(max(len(label) for label in LABELS.values()), *map(len, OUTCOMES)) + 3
     lines = [f"Store: {store_path}"]
     if summary["crawl_id"] is not None:
         lines.append(f"Crawl: {summary['crawl_id']}")
