@@ -17,9 +17,11 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from datasette.app import Datasette
+from scrapy.settings import Settings
 from sqlite_utils import Database
 
 from crawler.goldens import article_fixtures, expected_export, golden_path
+from crawler.history import recheck_urls
 from store import EXPORT_KEYS, Store, load_metadata
 from store.schedule import DEFAULT_SCHEDULE, parse_schedule, parse_time
 from tests.crawling import ROOT, replay, run_crawl, run_scrapy
@@ -465,3 +467,23 @@ def test_a_real_redirect_to_the_section_page_marks_a_known_article_gone(tmp_path
     )
     assert fetch["final_url"] == f"http://127.0.0.1:{port}/africa/"
     assert events(db) == [(known.url, "gone", fetch["fetched_at"], 302)]
+
+
+def test_recheck_modes_read_from_the_store(history: Path, tmp_path: Path) -> None:
+    base = {"STORE_PATH": str(history), "RECHECK_SCHEDULE": DEFAULT_SCHEDULE}
+    weekly_due = Settings({**base, "RECHECK_NOW": "2023-02-07T17:00:00Z"})
+    assert set(recheck_urls(weekly_due, "africa", "schedule")) == {
+        HEADLINE,
+        PARAGRAPHS,
+        CAPTION,
+        NEW1,
+        NEW2,
+    }
+    assert len(recheck_urls(weekly_due, "africa", "all")) == 10
+    assert recheck_urls(weekly_due, "africa", "none") == []
+    long_after = Settings({**base, "RECHECK_NOW": "2024-01-01T00:00:00Z"})
+    assert recheck_urls(long_after, "africa", "schedule") == []
+    assert len(recheck_urls(long_after, "africa", "all")) == 10
+    no_store = Settings({**base, "STORE_PATH": str(tmp_path / "new.db")})
+    assert recheck_urls(no_store, "africa", "all") == []
+    assert not (tmp_path / "new.db").exists()
