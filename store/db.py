@@ -9,6 +9,7 @@ version per distinct normalized text. Reads for export and summaries live in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -93,6 +94,12 @@ ORDER BY version
 SELECT_LAST_READING = """
 SELECT version_id, text_sha256 FROM observations WHERE fetch_id = :fetch_id
 ORDER BY id DESC LIMIT 1
+"""
+# The modification time a version's page claimed at its latest crawl fetch up to a time.
+LAST_CLAIMED_MODIFIED = """
+SELECT modified_at FROM observations
+WHERE version_id = :version_id AND reparse_id IS NULL AND observed_at <= :at
+ORDER BY observed_at DESC, id DESC LIMIT 1
 """
 SELECT_REPARSE_SOURCES = """
 SELECT id FROM fetches
@@ -733,9 +740,22 @@ class Store:
     def _record_change(
         self, article_pk: int, version_id: int, previous_id: int, cause: str
     ) -> None:
-        """Keep what changed from the version a new one replaced (``cause``: crawl or reparse)."""
+        """Keep what changed from the version a new one replaced (``cause``: crawl or reparse).
+
+        The old side's claimed modification time is the one its latest crawl fetch before the
+        new text showed (a page may claim a new time without a new text): a text change under
+        that same time is a silent edit.
+        """
         old_row, old_text = self._version_text(previous_id)
         new_row, new_text = self._version_text(version_id)
+        last = next(
+            self.db.query(
+                LAST_CLAIMED_MODIFIED, {"version_id": previous_id, "at": new_row["created_at"]}
+            ),
+            None,
+        )
+        if last is not None:
+            old_text = dataclasses.replace(old_text, modified_at=last["modified_at"])
         diff: VersionDiff = diff_versions(old_text, new_text)
         silent = diff.silent_edit and cause == "crawl"  # a parser change is no edit at all
         paragraphs = diff.counts("paragraph")
@@ -760,7 +780,7 @@ class Store:
                 "paragraphs_rewritten": paragraphs["rewritten"],
                 "silent_edit": int(silent),
                 "modified_at": new_row["modified_at"],
-                "previous_modified_at": old_row["modified_at"],
+                "previous_modified_at": old_text.modified_at,
                 "summary": to_json(summary),
             },
             alter=False,

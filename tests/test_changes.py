@@ -260,3 +260,17 @@ def test_a_new_version_is_compared_with_version_1_and_the_20_before_it() -> None
     assert compared == {1, *range(3, 23)}
     (change,) = store.db.query("SELECT * FROM version_changes WHERE version = 23")
     assert (change["previous_version"], change["paragraphs_rewritten"]) == (22, 1)
+
+
+def test_a_text_change_under_a_modified_time_claimed_earlier_is_a_silent_edit() -> None:
+    store = Store.memory()
+    store.begin_crawl(make_crawl())
+    first = make_article(ONE, modified_at="2024-05-01T11:00:00Z")
+    touched = dataclasses.replace(first, modified_at="2024-05-02T09:00:00Z")
+    edited = make_article(ONE, body=["Only this now."], modified_at="2024-05-02T09:00:00Z")
+    for record, at in ((first, T1), (touched, T2), (edited, T3)):
+        store.save_article(article_fetch(record, fetched_at=at), record)
+    (change,) = store.db.query("SELECT * FROM version_changes")
+    assert (change["silent_edit"], change["previous_modified_at"]) == (1, "2024-05-02T09:00:00Z")
+    (modified,) = store.db.query("SELECT version, observed_at FROM modified_only")
+    assert (modified["version"], modified["observed_at"]) == (1, T2)
