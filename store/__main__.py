@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "export",
         command_export,
-        "python -m store export data/wire.db --format jsonl > articles.jsonl",
+        "python -m store export data/wire.db --format jsonl > articles.jsonl\n"
+        "  python -m store export data/wire.db --all-versions > versions.jsonl",
     )
     export.add_argument(
         "--format", choices=EXPORT_FORMATS, default="jsonl", help="output format (jsonl)"
