@@ -139,11 +139,27 @@ def test_same_replay_twice_is_idempotent(tmp_path: Path) -> None:
     assert len(first) == 16
 
 
-def test_bad_argument_is_a_one_line_error() -> None:
-    run = run_crawl("-a", "since=last-week")
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("since=last-week", "since must be a date as YYYY-MM-DD"),
+        ("max_pages=0", "max_pages must be a whole number of at least 1"),
+        ("recheck=sometimes", "recheck must be one of schedule, all, none"),
+    ],
+)
+def test_bad_argument_is_a_one_line_error(argument: str, message: str) -> None:
+    run = run_crawl("-a", argument)
     assert run.returncode != 0
-    assert "since must be a date as YYYY-MM-DD" in run.stderr
+    assert message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_bad_schedule_setting_is_a_one_line_error(tmp_path: Path) -> None:
+    run = run_crawl("-s", "RECHECK_SCHEDULE=bogus", "-s", f"STORE_PATH={tmp_path}/x.db")
+    assert run.returncode != 0
+    assert "RECHECK_SCHEDULE: rule 'bogus' is not MAX_AGE:INTERVAL" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_unknown_fixture_set_is_a_clear_error(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
 from crawler.fixtures import FixtureError, fixture_set_path
+from crawler.history import check_settings, parse_recheck
 from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
 
 if TYPE_CHECKING:
@@ -64,11 +65,13 @@ class Command(ScrapyCrawl):
         if len(args) != 1:
             raise UsageError("name one spider, e.g. scrapy crawl africa")
         parse_arguments(opts.spargs.get("since"), opts.spargs.get("max_pages"))
+        parse_recheck(opts.spargs.get("recheck"))
+        assert self.settings is not None
+        check_settings(self.settings)
         quiet = QuietNetworkErrors()
         for name in QUIETED_LOGGERS:
             logging.getLogger(name).addFilter(quiet)
         assert self.crawler_process is not None
-        assert self.settings is not None
         replay = self.settings.get("FIXTURES_REPLAY")
         try:
             if replay:
