@@ -1,17 +1,26 @@
-"""Downloader middlewares of the project: the fetch clock and the address guard."""
+"""Downloader middlewares of the project: the fetch clock, the address guard, retries that
+honour ``Retry-After``, and the request fingerprint that makes an article one request.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.request import RequestFingerprinter
+from scrapy.utils.response import response_status_message
 
-from crawler.fetching import META_RECEIVED_AT
+from crawler.fetching import META_GAVE_UP, META_KIND, META_RECEIVED_AT
 from crawler.run import utc_now
+from crawler.text import article_identity
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -78,3 +87,84 @@ class AddressGuardMiddleware:
         self.stats.inc_value(f"guard/refused/{reason.split()[0]}")
         logger.warning("Refused %s: %s", request.url, reason)
         raise IgnoreRequest(f"refused: {reason}")
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (never negative); None if absent
+    or unreadable. The header is either whole seconds or an HTTP date.
+    """
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retries, plus what Scrapy does not do.
+
+    * A retryable answer (429, 503, ...) with ``Retry-After`` is retried no sooner than the
+      header asks, if that is at most ``RETRY_AFTER_MAX`` seconds; a longer wait is not
+      retried (``retry/retry_after/over_max``) and the fetch is recorded as given up.
+    * A request whose retries ran out is marked (``request.meta['wire_gave_up']``), so its
+      fetch is recorded as ``gave_up`` rather than as a plain HTTP error.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler.settings)
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX")
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        """Built by Scrapy from ``RETRY_*`` and ``RETRY_AFTER_MAX``."""
+        return cls(crawler)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        """Retry a retryable status after the wait it asks for, or mark it given up."""
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is not None and wait > self.max_wait:
+            self.stats.inc_value("retry/retry_after/over_max")
+            request.meta[META_GAVE_UP] = (
+                f"HTTP {response.status}: Retry-After {wait:.0f} s is over "
+                f"RETRY_AFTER_MAX ({self.max_wait:.0f} s)"
+            )
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            retries = request.meta.get("retry_times", 0)
+            request.meta[META_GAVE_UP] = f"HTTP {response.status} after {retries} retries"
+            return response
+        if wait:
+            self.stats.inc_value("retry/retry_after/waits")
+            logger.info("Retry-After: waiting %.1f s before retrying %s", wait, request.url)
+            await sleep(wait)
+        return retry
+
+
+class ArticleFingerprinter(RequestFingerprinter):
+    """Request fingerprints in which an article request stands for its article identity.
+
+    Two links to one article (with tracking parameters, a fragment, another query) are one
+    request: the duplicate filter drops the second (``crawler.text.article_identity``).
+    """
+
+    def fingerprint(self, request: Request) -> bytes:
+        """The fingerprint of the request, by article identity for article requests."""
+        if request.meta.get(META_KIND) == "article":
+            request = request.replace(url=article_identity(request.url))
+        return super().fingerprint(request)

@@ -7,6 +7,8 @@ Project settings (documented in the README's reference, each with its default):
 * ``FIXTURES_RECORD`` — a folder where a live crawl saves every response (default: none).
 * ``STORE_SUMMARY`` — print the store's summary when the crawl ends (default: True).
 * ``ALLOW_PRIVATE_HOSTS`` — hosts on private addresses that may be crawled (default: none).
+* ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
+* ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
 STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
+RETRY_AFTER_MAX = 60.0
+STORE_MAX_PAGES = 0
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
@@ -38,6 +42,8 @@ CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # a news page is far smaller; a bigger body is refused
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 
 # Safety: only http(s), no telnet console or remote control, no private addresses.
@@ -46,8 +52,12 @@ REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.ReceivedAtMiddleware": 960,
 }
+# An article is one request whatever tracking parameters or fragment its link carries.
+REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
 ADDONS = {"crawler.fixtures.FixturesAddon": 0}
 
 ITEM_PIPELINES = {

@@ -354,6 +354,7 @@ class Store:
                 "referer": fetch.referer,
                 "headers": to_json(fetch.headers),
                 "body_sha256": digest,
+                "encoding": fetch.encoding,
             }
         )
         return _last_rowid(table.last_rowid)

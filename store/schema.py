@@ -62,6 +62,7 @@ TABLES: dict[str, TableSpec] = {
             "referer": str,
             "headers": str,
             "body_sha256": str,
+            "encoding": str,
         },
         pk="id",
         foreign_keys=(("crawl_id", "crawls", "id"), ("body_sha256", "bodies", "sha256")),
@@ -372,8 +373,14 @@ def _migration_1(db: Database) -> None:
     _create_views(db)
 
 
+def _migration_2(db: Database) -> None:
+    """Version 2: ``fetches.encoding``, the encoding a page was decoded with."""
+    if "encoding" not in db.table("fetches").columns_dict:
+        db.table("fetches").add_column("encoding", str)
+
+
 # MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

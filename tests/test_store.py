@@ -595,6 +595,12 @@ def test_summary_counts_the_store_and_one_crawl() -> None:
         "http_error": 0,
         "failed": 2,
         "unparseable": 0,
+        "timeout": 0,
+        "gave_up": 0,
+        "data_loss": 0,
+        "too_large": 0,
+        "not_html": 0,
+        "refused": 0,
     }
     assert list(whole["fetches"]) == list(get_args(FetchOutcome))
     assert whole["fetches_total"] == 11

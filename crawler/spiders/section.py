@@ -13,10 +13,10 @@ from typing import Any
 
 import scrapy
 from scrapy.exceptions import UsageError
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from crawler.fetching import META_KIND, fetch_from_failure, fetch_from_response
+from crawler.fetching import META_KIND, fetch_from_failure, read_page, refused_page
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id
 from crawler.sites import UnparseablePage, parse_article, parse_listing
@@ -69,14 +69,14 @@ class SectionSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """A listing page: its item, a request per listed article, the next chunk."""
-        run = crawl_id(self.crawler)
-        if not isinstance(response, TextResponse):
-            yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
+        fetch, text = read_page(response, crawl_id(self.crawler))
+        if text is None:
+            yield FetchItem(fetch)
             return
-        listing = parse_listing(response.url, response.text)
+        listing = parse_listing(response.url, text)
         if response.meta.get(META_KIND) == "section":
             self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)
-        yield ListingItem(fetch_from_response(response, run), listing, self.section)
+        yield ListingItem(fetch, listing, self.section)
         reached_since = False
         for entry in listing.entries:
             if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
@@ -108,17 +108,18 @@ class SectionSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article page: an article item, or a fetch item where the page is no article."""
-        run = crawl_id(self.crawler)
-        if not isinstance(response, TextResponse):
-            yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
+        fetch, text = read_page(response, crawl_id(self.crawler))
+        if text is None:
+            logger.warning("Not a page: %s (%s)", response.url, fetch.error)
+            yield FetchItem(fetch)
             return
         try:
-            page = parse_article(response.url, response.text)
+            page = parse_article(response.url, text)
         except UnparseablePage as refused:
             logger.warning("Not an article: %s (%s)", response.url, refused)
-            yield FetchItem(fetch_from_response(response, run, "unparseable", str(refused)))
+            yield FetchItem(refused_page(fetch, str(refused)))
             return
-        yield ArticleItem(fetch_from_response(response, run), page)
+        yield ArticleItem(fetch, page)
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         """An HTTP error status or a failed download: recorded, never silently skipped."""
