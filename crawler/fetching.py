@@ -42,8 +42,10 @@ META_KIND = "wire_kind"  # "section" | "listing" | "article"
 META_RECEIVED_AT = "wire_received_at"  # when the response arrived (set by ReceivedAtMiddleware)
 META_RECORDED_AT = "fixture_fetched_at"  # a replayed response's original fetch time
 META_GAVE_UP = "wire_gave_up"  # why retrying stopped (set by RetryAfterMiddleware)
+META_REDIRECT_REFUSED = "wire_redirect_refused"  # why (set by RedirectGuardMiddleware)
 
 TIMEOUTS = (DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError)
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # How Scrapy words a body over DOWNLOAD_MAXSIZE (in the download handler and in decompression)
 TOO_LARGE_MARKERS = ("max size", "DOWNLOAD_MAXSIZE")
 
@@ -127,8 +129,9 @@ def fetch_from_http_error(response: Response, crawl_id: str) -> FetchRecord:
     location = response.headers.get("Location")
     if 300 <= response.status < 400 and location:
         target = location.decode("latin-1")
+        reason = request.meta.get(META_REDIRECT_REFUSED, "not an http(s) URL")
         return fetch_from_response(
-            response, crawl_id, "refused", f"redirect to {target} not followed"
+            response, crawl_id, "refused", f"redirect to {target} not followed ({reason})"
         )
     return fetch_from_response(response, crawl_id)
 
@@ -233,6 +236,24 @@ def is_cut_short(response: Response) -> bool:
     return False
 
 
+def is_html(response: Response) -> bool:
+    """Whether a response is a web page: HTML by its Content-Type or, without one, its start.
+
+    Scrapy guesses the response class from the URL when the Content-Type says nothing it
+    knows, so a PDF at ``….html`` would pass for HTML: the header decides here.
+    """
+    if not isinstance(response, TextResponse):
+        return False
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime in HTML_TYPES:
+        return True
+    if mime and not (mime.startswith("text/") or mime.endswith("xml")):
+        return False
+    start = response.body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith((b"<!doctype html", b"<html")) or b"<body" in start
+
+
 def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, str | None]:
     """The fetch record of a 2xx response and the page's text; no text where it is no page.
 
@@ -242,8 +263,8 @@ def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, str | Non
     if is_cut_short(response):
         error = "the connection closed before the page ended"
         return fetch_from_response(response, crawl_id, "data_loss", error), None
-    if not isinstance(response, TextResponse):
-        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or "unknown"
+    if not is_html(response):
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or "none"
         error = f"not an HTML page (Content-Type: {content_type})"
         return fetch_from_response(response, crawl_id, "not_html", error), None
     try:

@@ -1,5 +1,6 @@
-"""Downloader middlewares of the project: the fetch clock, the address guard, retries that
-honour ``Retry-After``, and the request fingerprint that makes an article one request.
+"""Downloader middlewares of the project: the fetch clock, the address and redirect guards,
+retries that honour ``Retry-After``, and the request fingerprint that makes an article one
+request.
 """
 
 from __future__ import annotations
@@ -9,16 +10,18 @@ import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.asyncio import sleep
-from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.request import RequestFingerprinter
 from scrapy.utils.response import response_status_message
+from scrapy.utils.url import url_is_from_any_domain
+from w3lib.url import safe_url_string
 
-from crawler.fetching import META_GAVE_UP, META_KIND, META_RECEIVED_AT
+from crawler.fetching import META_GAVE_UP, META_KIND, META_RECEIVED_AT, META_REDIRECT_REFUSED
 from crawler.run import utc_now
 from crawler.text import article_identity
 
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class ReceivedAtMiddleware:
@@ -57,6 +62,17 @@ def is_private_host(host: str) -> bool:
     )
 
 
+def refusal(url: str, allowed_private: set[str]) -> str | None:
+    """Why the crawler must not request ``url`` (another scheme, a private address), or None."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https"):
+        return f"scheme {parsed.scheme}"
+    host = parsed.hostname
+    if host and is_private_host(host) and host not in allowed_private:
+        return "private address"
+    return None
+
+
 class AddressGuardMiddleware:
     """Refuses requests to other schemes than http(s) and to private addresses.
 
@@ -75,18 +91,53 @@ class AddressGuardMiddleware:
 
     def process_request(self, request: Request) -> None:
         """Let the request through, or raise IgnoreRequest with a reason and a counter."""
-        parsed = urlparse_cached(request)
-        if parsed.scheme not in ("http", "https"):
-            reason = f"scheme {parsed.scheme}"
-        elif parsed.hostname and is_private_host(parsed.hostname):
-            if parsed.hostname in self.allowed:
-                return
-            reason = "private address"
-        else:
+        reason = refusal(request.url, self.allowed)
+        if reason is None:
             return
         self.stats.inc_value(f"guard/refused/{reason.split()[0]}")
         logger.warning("Refused %s: %s", request.url, reason)
         raise IgnoreRequest(f"refused: {reason}")
+
+
+class RedirectGuardMiddleware:
+    """Keeps redirects inside the crawl: a ``Location`` off the spider's ``allowed_domains``,
+    to a private address or to another scheme (``file:``) is not followed.
+
+    It sits before Scrapy's RedirectMiddleware (a higher order number) and marks such a
+    response ``dont_redirect``: the 3xx then reaches the spider's errback and is recorded as
+    ``refused`` with the target and the reason (``guard/redirect/<reason>`` in the stats).
+    """
+
+    def __init__(self, crawler: Crawler, allowed: set[str]) -> None:
+        self.crawler = crawler
+        self.allowed = allowed
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedirectGuardMiddleware:
+        """Built by Scrapy from ``ALLOW_PRIVATE_HOSTS`` and the spider's ``allowed_domains``."""
+        return cls(crawler, set(crawler.settings.getlist("ALLOW_PRIVATE_HOSTS")))
+
+    def off_site(self, url: str) -> bool:
+        """Whether ``url`` is outside the spider's ``allowed_domains`` (when it has any)."""
+        domains: list[str] = list(getattr(self.crawler.spider, "allowed_domains", None) or ())
+        return bool(domains) and not url_is_from_any_domain(url, domains)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Mark a redirect that must not be followed; pass every response on."""
+        location = response.headers.get("Location")
+        if response.status not in REDIRECT_STATUSES or not location:
+            return response
+        target = urljoin(request.url, safe_url_string(location.decode("latin-1")))
+        reason = refusal(target, self.allowed) or ("off-site" if self.off_site(target) else None)
+        if reason is None:
+            return response
+        request.meta["dont_redirect"] = True
+        request.meta[META_REDIRECT_REFUSED] = reason
+        self.stats.inc_value(f"guard/redirect/{reason.split()[0]}")
+        logger.warning("Not following the redirect of %s to %s: %s", request.url, target, reason)
+        return response
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:

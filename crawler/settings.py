@@ -54,6 +54,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.RedirectGuardMiddleware": 650,  # sees a 3xx before RedirectMiddleware
     "crawler.middlewares.ReceivedAtMiddleware": 960,
 }
 # An article is one request whatever tracking parameters or fragment its link carries.

@@ -2,9 +2,9 @@
 
 Run as ``python -m tests.mockserver FIXTURE_SET [--faults FAULTS.json] [--log LOG.jsonl]``: it
 binds a free port, prints ``PORT <n>`` on its first line, and serves each fixture at its URL's
-path and query (any host), with the recorded status, headers and body. Unknown paths answer
-404. Tests start it in a subprocess with :func:`serve_fixture_set`, like Scrapy's own mock
-server.
+path and query (any host), with the recorded status, headers and body; a query the recording
+lacks is served the page without it. Unknown paths answer 404. Tests start it in a
+subprocess with :func:`serve_fixture_set`, like Scrapy's own mock server.
 
 ``FAULTS.json`` maps a path (and query) to a list of *rules*; the n-th request to that path
 follows the n-th rule, and the last rule repeats. A rule is an object whose keys change the
@@ -135,7 +135,8 @@ def make_handler(fixture_set: Path, plan: FaultPlan | None = None) -> type[BaseH
     class FixtureHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             rule = faults.next_rule(self.path) or {}
-            fixture = by_path.get(self.path)
+            # a query the recording lacks (tracking parameters) is served the page without it
+            fixture = by_path.get(self.path) or by_path.get(urlsplit(self.path).path)
             if fixture is None:
                 status, headers, body = 404, {}, b""
             else:
