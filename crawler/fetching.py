@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import re
 from typing import TYPE_CHECKING
 
 import charset_normalizer
@@ -45,6 +46,8 @@ META_GAVE_UP = "wire_gave_up"  # why retrying stopped (set by RetryAfterMiddlewa
 META_REDIRECT_REFUSED = "wire_redirect_refused"  # why (set by RedirectGuardMiddleware)
 
 TIMEOUTS = (DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError)
+HTML_START = re.compile(rb"<html[\s>]", re.IGNORECASE)
+HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # How Scrapy words a body over DOWNLOAD_MAXSIZE (in the download handler and in decompression)
 TOO_LARGE_MARKERS = ("max size", "DOWNLOAD_MAXSIZE")
@@ -223,17 +226,19 @@ def decode_page(response: Response) -> tuple[str, str]:
     raise UndecodablePage("no character encoding reads the page without errors")
 
 
-def is_cut_short(response: Response) -> bool:
-    """Whether the body may be incomplete: the connection closed early or without a length.
+def cut_short(response: Response) -> str | None:
+    """Why the body is incomplete, or None: the connection dropped, or the page stops early.
 
     A body that ended when the connection closed (no Content-Length: Scrapy flags it
-    ``partial``) is complete only if the page reaches its ``</html>``.
+    ``partial``) is complete only if it reaches ``</html>``; so is any page that opens with
+    ``<html`` (a "load more" chunk is a fragment and has neither).
     """
-    if "dataloss" in response.flags:
-        return True
-    if "partial" in response.flags:
-        return b"</html>" not in response.body[-4096:].lower()
-    return False
+    closed = HTML_END.search(response.body) is not None
+    if "dataloss" in response.flags or ("partial" in response.flags and not closed):
+        return "the connection closed before the page ended"
+    if not closed and HTML_START.search(response.body[:4096]) is not None:
+        return "the page stops before its </html>"
+    return None
 
 
 def is_html(response: Response) -> bool:
@@ -260,9 +265,9 @@ def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, str | Non
     The record's outcome says why there is no text: ``not_html`` (a PDF, an image, ...),
     ``data_loss`` (cut short) or ``unparseable`` (no encoding reads it).
     """
-    if is_cut_short(response):
-        error = "the connection closed before the page ended"
-        return fetch_from_response(response, crawl_id, "data_loss", error), None
+    incomplete = cut_short(response)
+    if incomplete:
+        return fetch_from_response(response, crawl_id, "data_loss", incomplete), None
     if not is_html(response):
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or "none"
         error = f"not an HTML page (Content-Type: {content_type})"

@@ -84,7 +84,10 @@ CAPTCHA = (
     "<html><head><title>Attention Required</title></head><body><h1>Are you a robot?</h1>"
     "<form action='/captcha'><input name='answer'></form></body></html>"
 )
-MALFORMED = "<html><body><div class='article' data-article-id='1106222671'><p>Unclosed <b>text"
+MALFORMED = (
+    "<html><body><div class='article' data-article-id='1106222671'><p>Unclosed <b>text"
+    "</div></span></td></html>"
+)
 NO_BODY = (
     "<html><head><title>x</title></head><body><div class='article' data-article-id='1106378044'>"
     "<div class='article__header'><h1 class='article__title'>A Title Alone</h1></div>"
@@ -129,6 +132,8 @@ CONTENT_FAULTS: dict[str, list[dict[str, Any]]] = {
     article_path("1106283315"): [{"body": ""}],
     article_path("1106301288"): [{"body": CAPTCHA}],
     article_path("1106378044"): [{"body": NO_BODY}],
+    # a complete response (right Content-Length) of a page cut in the middle
+    article_path("1106449902"): [{"replace": [["</html>", ""], ["</body>", ""]]}],
 }
 
 
@@ -361,6 +366,12 @@ def test_a_pdf_or_image_is_not_html_and_kept(
     assert not content.stored(article_id)
 
 
+def test_an_html_page_cut_short_is_data_loss(content: FaultCrawl) -> None:
+    fetch = content.fetch("1106449902")
+    assert (fetch["outcome"], fetch["error"]) == ("data_loss", "the page stops before its </html>")
+    assert not content.stored("1106449902")
+
+
 @pytest.mark.parametrize(
     ("article_id", "reason"),
     [
@@ -389,4 +400,4 @@ def test_malformed_empty_or_ban_pages_are_unparseable_with_the_page_kept(
 def test_the_content_crawl_stores_every_good_page(content: FaultCrawl) -> None:
     assert content.finish_reason == "finished"
     count = next(content.db.query("select count(*) as n from articles"))["n"]
-    assert count == 10
+    assert count == 9
