@@ -215,3 +215,18 @@ def test_hostile_html_is_text_in_a_real_browser(served: str, tmp_path: Path, pat
     assert PWNED not in dom.split("</title>", 1)[0]  # no injected script set the title
     assert "&lt;script&gt;document.title=" in dom or "&lt;img src=x onerror=" in dom
     assert '<img src="x"' not in dom and "<script>document.title" not in dom
+
+
+def test_file_data_handlers_telnet_and_remote_control_are_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scrapy.utils.project import get_project_settings
+
+    monkeypatch.setenv("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    project = get_project_settings()
+    handlers = project.getdict("DOWNLOAD_HANDLERS")
+    assert all(handlers[scheme] is None for scheme in ("file", "data", "s3", "ftp"))
+    assert not project.getbool("TELNETCONSOLE_ENABLED")
+    assert not project.getbool("REMOTE_CONTROL_ENABLED")
+    assert project.getbool("ROBOTSTXT_OBEY")
+    assert project.getlist("ALLOW_PRIVATE_HOSTS") == []
