@@ -174,3 +174,21 @@ def test_a_page_cut_before_its_end_is_never_stored_as_an_article(
         assert isinstance(item, FetchItem)
     else:
         assert row["outcome"] == "ok"
+
+
+def test_a_parser_bug_is_recorded_not_lost(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(url: str, html: str) -> None:
+        raise KeyError("a selector the parser did not expect")
+
+    monkeypatch.setattr("crawler.spiders.section.parse_article", broken)
+    fixture = ARTICLES[0]
+    item, fetch_id = process(harness, response_for(fixture, fixture.body()))
+    assert isinstance(item, FetchItem)
+    (row,) = harness.store.db.query("select * from fetches where id = :id", {"id": fetch_id})
+    assert (row["outcome"], row["error"]) == (
+        "unparseable",
+        "parser error: KeyError: 'a selector the parser did not expect'",
+    )
+    assert harness.spider.crawler.stats.get_value("wire/parser/error") == 1

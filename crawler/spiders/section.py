@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 META_PAGE_NUMBER = "wire_page_number"
 STAT_SECTION_REACHED = "wire/section/reached"
 STAT_SECTION_ERROR = "wire/section/error"
+STAT_PARSER_ERROR = "wire/parser/error"
 
 
 def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | None, int | None]:
@@ -118,6 +119,11 @@ class SectionSpider(scrapy.Spider):
         except UnparseablePage as refused:
             logger.warning("Not an article: %s (%s)", response.url, refused)
             yield FetchItem(refused_page(fetch, str(refused)))
+            return
+        except Exception as bug:  # a parser bug must not lose the fetch: record it, count it
+            logger.exception("Parser error on %s", response.url)
+            self.crawler.stats.inc_value(STAT_PARSER_ERROR)
+            yield FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
             return
         yield ArticleItem(fetch, page)
 
