@@ -36,17 +36,12 @@ def article_path(article_id: str) -> str:
     return found
 
 
-def url_of(path: str) -> str:
-    """The URL of a path on the server, as the spider requests it (the port stripped later)."""
-    return path
-
-
 RETRY_AFTER = 2  # seconds the 429 asks for
 MAXSIZE = 200_000  # DOWNLOAD_MAXSIZE of the fault crawls (every recorded page is smaller)
 TRACKED = "1106399876"  # listed on the section page and in a chunk, under different queries
 
 NETWORK_FAULTS: dict[str, list[dict[str, Any]]] = {
-    article_path("1106052640"): [{"delay": 3}],  # slower than DOWNLOAD_TIMEOUT=1, every time
+    article_path("1106052640"): [{"delay": 4}],  # slower than DOWNLOAD_TIMEOUT=2, every time
     article_path("1106081942"): [{"status": 500}, {"status": 503}, {}],
     article_path("1106132207"): [{"status": 503}],  # forever
     article_path("1106158803"): [{"status": 429, "headers": {"Retry-After": RETRY_AFTER}}, {}],
@@ -178,7 +173,7 @@ def fault_crawl(folder: Path, faults: dict[str, list[dict[str, Any]]]) -> FaultC
         run = run_scrapy(
             "runspider", LOCAL_SPIDER, "-a", f"section_url=http://127.0.0.1:{port}/africa/",
             "-s", "ALLOW_PRIVATE_HOSTS=127.0.0.1", "-s", "STORE_PATH=w.db",
-            "-s", "DOWNLOAD_TIMEOUT=1", "-s", f"DOWNLOAD_MAXSIZE={MAXSIZE}",
+            "-s", "DOWNLOAD_TIMEOUT=2", "-s", f"DOWNLOAD_MAXSIZE={MAXSIZE}",
             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", *FAST, cwd=folder,
         )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]

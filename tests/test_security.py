@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import socket
@@ -57,7 +56,6 @@ def build_store(path: Path) -> None:
             CaptionRecord(2, 0, f"{SITE}/img/b.jpg", IMG, "credit"),
         ]
     )
-    article = dataclasses.replace(article)
     with Store(path) as store:
         store.begin_crawl(make_crawl("run-1", T1))
         store.save_article(article_fetch(article, "run-1", T1), article)
