@@ -1,23 +1,36 @@
-"""Downloader middlewares of the project: the fetch clock and the address guard."""
+"""Downloader middlewares of the project: the fetch clock, the address and redirect guards,
+retries that honour ``Retry-After``, and the request fingerprint that makes an article one
+request.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
-from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.request import RequestFingerprinter
+from scrapy.utils.response import response_status_message
+from w3lib.url import safe_url_string
 
-from crawler.fetching import META_RECEIVED_AT
+from crawler.fetching import META_GAVE_UP, META_KIND, META_RECEIVED_AT, META_REDIRECT_REFUSED
 from crawler.run import utc_now
+from crawler.text import article_identity
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class ReceivedAtMiddleware:
@@ -48,6 +61,17 @@ def is_private_host(host: str) -> bool:
     )
 
 
+def refusal(url: str, allowed_private: set[str]) -> str | None:
+    """Why the crawler must not request ``url`` (another scheme, a private address), or None."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https"):
+        return f"scheme {parsed.scheme}"
+    host = parsed.hostname
+    if host and is_private_host(host) and host not in allowed_private:
+        return "private address"
+    return None
+
+
 class AddressGuardMiddleware:
     """Refuses requests to other schemes than http(s) and to private addresses.
 
@@ -66,15 +90,137 @@ class AddressGuardMiddleware:
 
     def process_request(self, request: Request) -> None:
         """Let the request through, or raise IgnoreRequest with a reason and a counter."""
-        parsed = urlparse_cached(request)
-        if parsed.scheme not in ("http", "https"):
-            reason = f"scheme {parsed.scheme}"
-        elif parsed.hostname and is_private_host(parsed.hostname):
-            if parsed.hostname in self.allowed:
-                return
-            reason = "private address"
-        else:
+        reason = refusal(request.url, self.allowed)
+        if reason is None:
             return
         self.stats.inc_value(f"guard/refused/{reason.split()[0]}")
         logger.warning("Refused %s: %s", request.url, reason)
         raise IgnoreRequest(f"refused: {reason}")
+
+
+class RedirectGuardMiddleware:
+    """Keeps redirects inside the crawl: a ``Location`` off the spider's ``allowed_domains``,
+    to a private address or to another scheme (``file:``) is not followed.
+
+    It sits before Scrapy's RedirectMiddleware (a higher order number) and marks such a
+    response ``dont_redirect``: the 3xx then reaches the spider's errback and is recorded as
+    ``refused`` with the target and the reason (``guard/redirect/<reason>`` in the stats).
+    """
+
+    def __init__(self, crawler: Crawler, allowed: set[str]) -> None:
+        self.crawler = crawler
+        self.allowed = allowed
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RedirectGuardMiddleware:
+        """Built by Scrapy from ``ALLOW_PRIVATE_HOSTS`` and the spider's ``allowed_domains``."""
+        return cls(crawler, set(crawler.settings.getlist("ALLOW_PRIVATE_HOSTS")))
+
+    def off_site(self, url: str) -> bool:
+        """Whether ``url``'s host is outside the spider's ``allowed_domains`` (when it has any).
+
+        Hosts are compared without the port, as Scrapy's OffsiteMiddleware does.
+        """
+        domains: list[str] = list(getattr(self.crawler.spider, "allowed_domains", None) or ())
+        host = (urlsplit(url).hostname or "").lower()
+        return bool(domains) and not any(
+            host == domain or host.endswith(f".{domain}") for domain in domains
+        )
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Mark a redirect that must not be followed; pass every response on."""
+        location = response.headers.get("Location")
+        if response.status not in REDIRECT_STATUSES or not location:
+            return response
+        target = urljoin(request.url, safe_url_string(location.decode("latin-1")))
+        reason = refusal(target, self.allowed) or ("off-site" if self.off_site(target) else None)
+        if reason is None:
+            return response
+        request.meta["dont_redirect"] = True
+        request.meta[META_REDIRECT_REFUSED] = reason
+        self.stats.inc_value(f"guard/redirect/{reason.split()[0]}")
+        logger.warning("Not following the redirect of %s to %s: %s", request.url, target, reason)
+        return response
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (never negative); None if absent
+    or unreadable. The header is either whole seconds or an HTTP date.
+    """
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retries, plus what Scrapy does not do.
+
+    * A retryable answer (429, 503, ...) with ``Retry-After`` is retried no sooner than the
+      header asks, if that is at most ``RETRY_AFTER_MAX`` seconds; a longer wait is not
+      retried (``retry/retry_after/over_max``) and the fetch is recorded as given up.
+    * A request whose retries ran out is marked (``request.meta['wire_gave_up']``), so its
+      fetch is recorded as ``gave_up`` rather than as a plain HTTP error.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler.settings)
+        self.crawler = crawler
+        self.max_wait = crawler.settings.getfloat("RETRY_AFTER_MAX")
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        """Built by Scrapy from ``RETRY_*`` and ``RETRY_AFTER_MAX``."""
+        return cls(crawler)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        """Retry a retryable status after the wait it asks for, or mark it given up."""
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is not None and wait > self.max_wait:
+            self.stats.inc_value("retry/retry_after/over_max")
+            request.meta[META_GAVE_UP] = (
+                f"HTTP {response.status}: Retry-After {wait:.0f} s is over "
+                f"RETRY_AFTER_MAX ({self.max_wait:.0f} s)"
+            )
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            retries = request.meta.get("retry_times", 0)
+            request.meta[META_GAVE_UP] = f"HTTP {response.status} after {retries} retries"
+            return response
+        if wait:
+            self.stats.inc_value("retry/retry_after/waits")
+            logger.info("Retry-After: waiting %.1f s before retrying %s", wait, request.url)
+            await sleep(wait)
+        return retry
+
+
+class ArticleFingerprinter(RequestFingerprinter):
+    """Request fingerprints in which an article request stands for its article identity.
+
+    Two links to one article (with tracking parameters, a fragment, another query) are one
+    request: the duplicate filter drops the second (``crawler.text.article_identity``).
+    """
+
+    def fingerprint(self, request: Request) -> bytes:
+        """The fingerprint of the request, by article identity for article requests."""
+        if request.meta.get(META_KIND) == "article":
+            request = request.replace(url=article_identity(request.url))
+        return super().fingerprint(request)

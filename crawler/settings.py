@@ -11,6 +11,8 @@ Project settings (documented in the README's reference, each with its default):
   (default ``1d:every,7d:1d,30d:7d``; see ``store.schedule``).
 * ``RECHECK_NOW`` — the time the schedule is judged at (default: none, the clock; for tests
   and replays of old recordings).
+* ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
+* ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
 RECHECK_SCHEDULE = DEFAULT_SCHEDULE
 RECHECK_NOW: str | None = None
+RETRY_AFTER_MAX = 60.0
+STORE_MAX_PAGES = 0
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
@@ -46,6 +50,8 @@ CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # a news page is far smaller; a bigger body is refused
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 
 # Safety: only http(s), no telnet console or remote control, no private addresses.
@@ -54,8 +60,13 @@ REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.RedirectGuardMiddleware": 650,  # sees a 3xx before RedirectMiddleware
     "crawler.middlewares.ReceivedAtMiddleware": 960,
 }
+# An article is one request whatever tracking parameters or fragment its link carries.
+REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
 ADDONS = {"crawler.fixtures.FixturesAddon": 0}
 # A redirected article request is never dropped as a duplicate (see crawler.history).
 DUPEFILTER_CLASS = "crawler.history.RedirectAwareDupeFilter"

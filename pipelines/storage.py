@@ -2,7 +2,9 @@
 beginning, end and summary.
 
 It writes no SQL itself: ``store.Store`` does. A failed write is never logged-and-ignored:
-the crawl stops with the reason ``store_error`` and the item is dropped with a counter.
+the crawl stops with the reason ``store_full`` (the disk, or ``STORE_MAX_PAGES``, is full) or
+``store_error`` (any other failed write), and the item is dropped with a counter. Each item
+is one transaction, so a failed one leaves nothing behind and the earlier ones intact.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def software_versions() -> dict[str, str]:
     return found
 
 
+def is_full(error: Exception) -> bool:
+    """Whether a failed write means the disk (or the store's page limit) is full."""
+    return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
+
+
 def listing_record(item: ListingItem) -> ListingRecord:
     """The record the store keeps of a listing page."""
     listing = item.listing
@@ -77,7 +84,9 @@ class StoragePipeline:
         self.crawler = crawler
         self.path = crawler.settings.get("STORE_PATH")
         self.print_summary = crawler.settings.getbool("STORE_SUMMARY", True)
+        self.max_pages = crawler.settings.getint("STORE_MAX_PAGES")
         self.store: Store | None = None
+        self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -91,6 +100,8 @@ class StoragePipeline:
         spider = self.crawler.spider
         assert spider is not None
         self.store = Store(self.path)
+        if self.max_pages:
+            self.store.limit_pages(self.max_pages)
         settings = {key: self.crawler.settings.get(key) for key in RECORDED_SETTINGS}
         arguments = {
             key: str(value)
@@ -130,14 +141,22 @@ class StoragePipeline:
             else:
                 return item
         except (sqlite3.Error, StoreError) as error:
-            stats.inc_value("store/error")
-            logger.error("Could not write to %s: %s; stopping the crawl", self.path, error)
-            engine = self.crawler.engine
-            if engine is not None:
-                deferred_from_coro(engine.close_spider_async(reason="store_error"))
+            reason = "store_full" if is_full(error) else "store_error"
+            stats.inc_value(f"store/error/{reason}")
+            self.stop(reason, error)
             raise DropItem(f"store write failed: {error}") from error
         stats.inc_value(f"store/fetches/{item.fetch.outcome}")
         return item
+
+    def stop(self, reason: str, error: Exception) -> None:
+        """Stop the crawl (once) because the store cannot take more."""
+        if self.stopping:
+            return
+        self.stopping = True
+        logger.error("Could not write to %s: %s; stopping the crawl (%s)", self.path, error, reason)
+        engine = self.crawler.engine
+        if engine is not None:
+            deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         """Record the crawl's end, why it ended and its stats; print the summary."""
@@ -148,7 +167,15 @@ class StoragePipeline:
         all_stats = {k: v if isinstance(v, int | float | str) else str(v)
                      for k, v in stats.get_stats().items()}  # fmt: skip
         run = crawl_id(self.crawler)
-        self.store.finish_crawl(run, utc_now(), reason, all_stats)
+        try:
+            self.store.finish_crawl(run, utc_now(), reason, all_stats)
+        except sqlite3.Error as error:
+            # a full store may still take the end without the stats
+            logger.error("Could not record the crawl's stats in %s: %s", self.path, error)
+            try:
+                self.store.finish_crawl(run, utc_now(), reason, {})
+            except sqlite3.Error as again:
+                logger.error("Could not record the crawl's end in %s: %s", self.path, again)
         if self.print_summary:
             print(format_summary(self.store.summary(run), self.path), flush=True)
         self.store.close()

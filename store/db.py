@@ -15,6 +15,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +38,8 @@ from store.schema import migrate
 
 COMPRESSION = "zlib"
 ZLIB_LEVEL = 9
+# How long a write waits for another writer's lock (a reader never blocks it in WAL mode).
+BUSY_TIMEOUT_MS = 30_000
 
 SELECT_CRAWL = "SELECT id FROM crawls WHERE id = :id"
 SELECT_BODY = "SELECT sha256 FROM bodies WHERE sha256 = :sha256"
@@ -289,6 +292,35 @@ def check_article(fetch: FetchRecord, article: ArticleRecord) -> None:
         )
 
 
+class ImmediateDatabase(Database):
+    """A sqlite-utils Database whose transactions take the write lock when they begin.
+
+    ``atomic()`` starts with ``BEGIN IMMEDIATE`` instead of ``BEGIN``: a write transaction
+    that read first would otherwise fail at once with "database is locked" while another
+    writer holds the lock; this way it waits for it (``busy_timeout``).
+    """
+
+    @contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """A transaction that holds the write lock from its start (a savepoint when nested)."""
+        if self.conn.in_transaction:
+            with super().atomic() as db:
+                yield db
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
 class Store:
     """A provenance store in one SQLite file (WAL mode), built on sqlite-utils.
 
@@ -300,13 +332,13 @@ class Store:
         """Open the store at ``path``, creating the file (and its folders) or migrating it."""
         file = Path(path)
         file.parent.mkdir(parents=True, exist_ok=True)
-        self._open(Database(file), file)
+        self._open(ImmediateDatabase(file), file)
 
     @classmethod
     def memory(cls) -> Store:
         """An in-memory store, for tests."""
         store = cls.__new__(cls)
-        store._open(Database(memory=True), None)
+        store._open(ImmediateDatabase(memory=True), None)
         return store
 
     def _open(self, db: Database, path: Path | None) -> None:
@@ -314,9 +346,14 @@ class Store:
         self.db = db
         self.path = path
         self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if path is not None:
             self.db.enable_wal()
         migrate(self.db)
+
+    def limit_pages(self, pages: int) -> None:
+        """Let the file grow to at most ``pages`` pages on this connection (a full disk)."""
+        self.db.execute(f"PRAGMA max_page_count = {int(pages)}")
 
     def close(self) -> None:
         """Close the file."""
@@ -621,6 +658,7 @@ class Store:
                 "headers": to_json(fetch.headers),
                 "body_sha256": digest,
                 "redirect_status": fetch.redirect_status,
+                "encoding": fetch.encoding,
             }
         )
         return _last_rowid(table.last_rowid)

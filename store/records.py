@@ -14,9 +14,16 @@ FetchOutcome = Literal[
     "ok",  # 2xx, parsed into an article or a listing
     "not_found",  # 404 or 410
     "http_error",  # any other non-2xx status
-    "failed",  # no HTTP response at all (DNS, connection refused, timeout, ...)
-    "unparseable",  # 2xx but the parser refused the page (kept raw, no article)
+    "failed",  # no HTTP response at all (DNS, connection refused, reset, ...)
+    "unparseable",  # 2xx HTML, but the parser refused the page (kept raw, no article)
     "redirected_away",  # an article request redirected to the section or home page: gone
+    "timeout",  # no response within DOWNLOAD_TIMEOUT, after every retry
+    "gave_up",  # a retryable status (5xx, 429, 408) still answered after every retry
+    "data_loss",  # the body was cut short (connection dropped mid-body); no partial page parsed
+    "too_large",  # the body (or its decompressed size) was over DOWNLOAD_MAXSIZE; stopped there
+    "not_html",  # 2xx, but a PDF, an image or other content that is not a web page (kept raw)
+    "refused",  # not fetched by choice: robots.txt, off-site, private address, other scheme,
+    # or a redirect that was not followed
 ]
 
 FetchKind = Literal["section", "listing", "article"]
@@ -63,6 +70,7 @@ class FetchRecord:
     body: bytes | None = None  # the response body as the page's bytes (transfer coding removed)
     body_sha256: str | None = None
     redirect_status: int | None = None  # the first redirect's status, when one was followed
+    encoding: str | None = None  # the character encoding the page's text was decoded with
 
 
 @dataclass

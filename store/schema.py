@@ -63,6 +63,7 @@ TABLES_1: dict[str, TableSpec] = {
             "headers": str,
             "body_sha256": str,
             "redirect_status": int,
+            "encoding": str,
         },
         pk="id",
         foreign_keys=(("crawl_id", "crawls", "id"), ("body_sha256", "bodies", "sha256")),
@@ -591,8 +592,18 @@ def _migration_2(db: Database) -> None:
     db.execute(BACKFILL_OBSERVATIONS)
 
 
+def _migration_3(db: Database) -> None:
+    """Version 3: ``fetches.encoding``, the encoding a page was decoded with."""
+    if "encoding" not in db.table("fetches").columns_dict:
+        db.table("fetches").add_column("encoding", str)
+
+
 # MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS: tuple[Callable[[Database], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[Database], None], ...] = (
+    _migration_1,
+    _migration_2,
+    _migration_3,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,7 +16,8 @@ from tests.conftest import AFRICA, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PROJECT_SETTINGS = ["STORE_PATH", "FIXTURES_REPLAY", "FIXTURES_RECORD", "STORE_SUMMARY",
-                    "ALLOW_PRIVATE_HOSTS", "RECHECK_SCHEDULE", "RECHECK_NOW"]  # fmt: skip
+                    "ALLOW_PRIVATE_HOSTS", "RECHECK_SCHEDULE", "RECHECK_NOW",
+                    "RETRY_AFTER_MAX", "STORE_MAX_PAGES"]  # fmt: skip
 SEED = AFRICA / "article-1106523345.html"
 SEED_URL = json.loads((AFRICA / "article-1106523345.http.json").read_text())["url"]
 
@@ -41,7 +42,7 @@ def test_project_setting_documented_with_its_default(name: str) -> None:
     ["scrapy crawl africa", "python -m crawler.sites", "python -m crawler.goldens",
      "python -m store export", "python -m store summary", "python -m store serve",
      "python -m store metadata", "python -m store reparse", "bash scripts/crawl-offline",
-     "bash scripts/test"],
+     "bash scripts/test", "python scripts/killtest.py", "python -m tests.mockserver"],
 )  # fmt: skip
 def test_command_documented(command: str) -> None:
     assert f"`{command}" in README

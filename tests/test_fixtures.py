@@ -120,4 +120,4 @@ def test_private_address_refused_without_allowlist(tmp_path: Path) -> None:
     assert run.returncode == 0
     db = Database(tmp_path / "w.db")
     rows = list(db.query("select outcome, error from fetches"))
-    assert rows == [{"outcome": "failed", "error": "IgnoreRequest: refused: private address"}]
+    assert rows == [{"outcome": "refused", "error": "IgnoreRequest: refused: private address"}]

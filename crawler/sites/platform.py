@@ -190,8 +190,10 @@ class PlatformV1:
         """The whole article; raises :class:`UnparseablePage` where there is no article."""
         title = self.title()
         blocks = self.blocks()
-        if title is None and not any(b.kind == "text" and b.text for b in blocks):
-            raise UnparseablePage("the article has neither a title nor any text")
+        if title is None:
+            raise UnparseablePage("the article has no title")
+        if not any(b.kind == "text" and b.text for b in blocks):
+            raise UnparseablePage("the article has no body text")
         claims = self.date_claims()
         return ArticlePage(
             url=self.url,

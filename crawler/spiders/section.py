@@ -13,10 +13,16 @@ from typing import TYPE_CHECKING, Any, Self
 
 import scrapy
 from scrapy.exceptions import UsageError
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from crawler.fetching import META_KIND, fetch_from_failure, fetch_from_response
+from crawler.fetching import (
+    META_KIND,
+    fetch_from_failure,
+    fetch_from_response,
+    read_page,
+    refused_page,
+)
 from crawler.history import check_settings, parse_recheck, recheck_urls, redirected_away
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id
@@ -32,6 +38,7 @@ STAT_SECTION_REACHED = "wire/section/reached"
 STAT_SECTION_ERROR = "wire/section/error"
 STAT_RECHECK = "wire/recheck/requested"
 STAT_REDIRECTED_AWAY = "wire/article/redirected_away"
+STAT_PARSER_ERROR = "wire/parser/error"
 
 
 def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | None, int | None]:
@@ -97,14 +104,14 @@ class SectionSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """A listing page: its item, a request per listed article, the next chunk."""
-        run = crawl_id(self.crawler)
-        if not isinstance(response, TextResponse):
-            yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
+        fetch, text = read_page(response, crawl_id(self.crawler))
+        if text is None:
+            yield FetchItem(fetch)
             return
-        listing = parse_listing(response.url, response.text)
+        listing = parse_listing(response.url, text)
         if response.meta.get(META_KIND) == "section":
             self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)
-        yield ListingItem(fetch_from_response(response, run), listing, self.section)
+        yield ListingItem(fetch, listing, self.section)
         reached_since = False
         for entry in listing.entries:
             if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
@@ -143,16 +150,23 @@ class SectionSpider(scrapy.Spider):
             logger.info("Gone: %s", gone)
             yield FetchItem(fetch_from_response(response, run, "redirected_away", gone))
             return
-        if not isinstance(response, TextResponse):
-            yield FetchItem(fetch_from_response(response, run, "unparseable", "not an HTML page"))
+        fetch, text = read_page(response, run)
+        if text is None:
+            logger.warning("Not a page: %s (%s)", response.url, fetch.error)
+            yield FetchItem(fetch)
             return
         try:
-            page = parse_article(response.url, response.text)
+            page = parse_article(response.url, text)
         except UnparseablePage as refused:
             logger.warning("Not an article: %s (%s)", response.url, refused)
-            yield FetchItem(fetch_from_response(response, run, "unparseable", str(refused)))
+            yield FetchItem(refused_page(fetch, str(refused)))
             return
-        yield ArticleItem(fetch_from_response(response, run), page)
+        except Exception as bug:  # a parser bug must not lose the fetch: record it, count it
+            logger.exception("Parser error on %s", response.url)
+            self.crawler.stats.inc_value(STAT_PARSER_ERROR)
+            yield FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
+            return
+        yield ArticleItem(fetch, page)
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         """An HTTP error status or a failed download: recorded, never silently skipped."""
