@@ -43,6 +43,7 @@ FIRST_ID = 1119000000
 PAGE_ITEMS = 20  # items per listing page
 HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8"}
 DEFAULT_SEED = 2024
+GENERATOR_VERSION = 2  # bump when the markup changes: cached sites are then made anew
 
 COUNTRIES = (
     ("Kenya", "NAIROBI", "Mombasa"), ("Nigeria", "ABUJA", "Lagos"),
@@ -234,7 +235,7 @@ def header(seed: int, index: int) -> Header:
 
 def _image_url(when: datetime, image_id: int, rng: random.Random, size: str = "1920x1080") -> str:
     """A CDN image URL in the platform's form."""
-    path = f"{when.year:x}/{when.month:02x}/{when.day:02x}"
+    path = f"{when.year:04x}/{when.month:02x}/{when.day:02x}"
     return f"{CDN}/{path}/{image_id}_0:0:3072:1728_{size}_80_0_0_{rng.randrange(16**4):04x}.jpg"
 
 

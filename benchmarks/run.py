@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable
 
 from benchmarks.generate import (  # noqa: E402
     DEFAULT_SEED,
+    GENERATOR_VERSION,
     PAGE_ITEMS,
     article_file,
     article_spec,
@@ -149,7 +150,7 @@ def fresh(path: Path) -> Path:
 
 def site_for(plan: Plan, articles: int) -> Path:
     """The generated site of ``articles`` articles, made once and kept in the work folder."""
-    site = plan.workdir / f"site-{articles}-{plan.seed}"
+    site = plan.workdir / f"site-{articles}-{plan.seed}-v{GENERATOR_VERSION}"
     done = site / "COMPLETE"
     if not done.is_file():
         shutil.rmtree(site, ignore_errors=True)
