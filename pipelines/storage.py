@@ -1,8 +1,11 @@
 """The storage pipeline: hands each item to the store in one transaction, and the crawl's
 beginning, end and summary.
 
-It writes no SQL itself: ``store.Store`` does. A failed write is never logged-and-ignored:
-the crawl stops with the reason ``store_error`` and the item is dropped with a counter.
+It writes no SQL itself: ``store.Store`` does. Every call on the store runs in one writer
+thread of its own, in the order the items arrive, so compressing bodies and SQLite's own work
+overlap with downloading and parsing the next pages (zlib and sqlite3 release the GIL).
+A failed write is never logged-and-ignored: the crawl stops with the reason ``store_error``
+and the item is dropped with a counter.
 """
 
 from __future__ import annotations
@@ -10,12 +13,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id, utc_now
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SOFTWARE = ("wirearchive", "scrapy", "sqlite-utils", "itemadapter", "w3lib", "parsel", "lxml")
 # Settings that shape what a run fetched, kept with the crawl.
@@ -76,6 +84,28 @@ class StoragePipeline:
         self.path = crawler.settings.get("STORE_PATH")
         self.print_summary = crawler.settings.getbool("STORE_SUMMARY", True)
         self.store: Store | None = None
+        # one thread owns the SQLite connection: every store call runs there, first in first out
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    def _in_writer(self, call: Callable[[], T]) -> Deferred[T]:
+        """Run ``call`` in the writer thread; its result (or error) comes back in the reactor."""
+        from twisted.internet import reactor  # the reactor Scrapy installed
+
+        done: Deferred[T] = Deferred()
+
+        def back(future: Future[T]) -> None:
+            error = future.exception()
+            if error is None:
+                reactor.callFromThread(done.callback, future.result())
+            else:
+                reactor.callFromThread(done.errback, Failure(error))
+
+        self.writer.submit(call).add_done_callback(back)
+        return done
+
+    def _wait_for_writer(self, call: Callable[[], T]) -> T:
+        """Run ``call`` in the writer thread and wait for it (start and end of the crawl)."""
+        return self.writer.submit(call).result()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -88,7 +118,7 @@ class StoragePipeline:
         """Open the store and record the crawl's start."""
         spider = self.crawler.spider
         assert spider is not None
-        self.store = Store(self.path)
+        self.store = store = self._wait_for_writer(lambda: Store(self.path))
         settings = {key: self.crawler.settings.get(key) for key in RECORDED_SETTINGS}
         arguments = {
             key: str(value)
@@ -96,36 +126,40 @@ class StoragePipeline:
                                ("max_pages", getattr(spider, "max_pages", None)))
             if value is not None
         }  # fmt: skip
-        self.store.begin_crawl(
-            CrawlRecord(
-                id=crawl_id(self.crawler),
-                spider=spider.name,
-                arguments=arguments,
-                started_at=utc_now(),
-                software=software_versions(),
-                settings=settings,
-            )
+        crawl = CrawlRecord(
+            id=crawl_id(self.crawler),
+            spider=spider.name,
+            arguments=arguments,
+            started_at=utc_now(),
+            software=software_versions(),
+            settings=settings,
         )
+        self._wait_for_writer(lambda: store.begin_crawl(crawl))
         logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
 
-    def process_item(self, item: Any) -> Any:
+    def _write(self, store: Store, item: Any) -> Callable[[], Any] | None:
+        """The store call that writes ``item`` in one transaction (None: not a stored item)."""
+        if isinstance(item, ArticleItem):
+            record = item.record
+            assert record is not None, "the provenance pipeline runs before storage"
+            return lambda: store.save_article(item.fetch, record)
+        if isinstance(item, ListingItem):
+            listing = listing_record(item)
+            return lambda: store.save_listing(item.fetch, listing)
+        if isinstance(item, FetchItem):
+            return lambda: store.save_fetch(item.fetch)
+        return None
+
+    async def process_item(self, item: Any) -> Any:
         """Write the item's fetch and what came of it, in one transaction."""
         assert self.store is not None
         stats = self.crawler.stats
         assert stats is not None
+        write = self._write(self.store, item)
+        if write is None:
+            return item
         try:
-            if isinstance(item, ArticleItem):
-                assert item.record is not None, "the provenance pipeline runs before storage"
-                result = self.store.save_article(item.fetch, item.record)
-                stats.inc_value(
-                    "store/versions/new" if result.new_version else "store/versions/same"
-                )
-            elif isinstance(item, ListingItem):
-                self.store.save_listing(item.fetch, listing_record(item))
-            elif isinstance(item, FetchItem):
-                self.store.save_fetch(item.fetch)
-            else:
-                return item
+            result = await maybe_deferred_to_future(self._in_writer(write))
         except (sqlite3.Error, StoreError) as error:
             stats.inc_value("store/error")
             logger.error("Could not write to %s: %s; stopping the crawl", self.path, error)
@@ -133,6 +167,8 @@ class StoragePipeline:
             if engine is not None:
                 deferred_from_coro(engine.close_spider_async(reason="store_error"))
             raise DropItem(f"store write failed: {error}") from error
+        if isinstance(item, ArticleItem):
+            stats.inc_value("store/versions/new" if result.new_version else "store/versions/same")
         stats.inc_value(f"store/fetches/{item.fetch.outcome}")
         return item
 
@@ -144,9 +180,13 @@ class StoragePipeline:
         assert stats is not None
         all_stats = {k: v if isinstance(v, int | float | str) else str(v)
                      for k, v in stats.get_stats().items()}  # fmt: skip
-        run = crawl_id(self.crawler)
-        self.store.finish_crawl(run, utc_now(), reason, all_stats)
-        if self.print_summary:
-            print(format_summary(self.store.summary(run), self.path), flush=True)
-        self.store.close()
+        run, store = crawl_id(self.crawler), self.store
         self.store = None
+        try:
+            self._wait_for_writer(lambda: store.finish_crawl(run, utc_now(), reason, all_stats))
+            if self.print_summary:
+                summary = self._wait_for_writer(lambda: store.summary(run))
+                print(format_summary(summary, self.path), flush=True)
+        finally:
+            self._wait_for_writer(store.close)
+            self.writer.shutdown()
