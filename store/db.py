@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.db import quote_identifier
 
 from store import export, summary
 from store.errors import StoreError
@@ -507,8 +508,18 @@ class Store:
         )
 
     def _insert_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
-        """Insert rows into an existing table; a missing column is an error, never added."""
-        self.db.table(table).insert_all(rows, alter=False)
+        """Insert rows (all with the same keys) into an existing table with one prepared
+        ``INSERT``; a missing column is an error, never added."""
+        batch = list(rows)
+        if not batch:
+            return
+        columns = list(batch[0])
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote_identifier(table),
+            ", ".join(quote_identifier(column) for column in columns),
+            ", ".join("?" for _ in columns),
+        )
+        self.db.conn.executemany(sql, [[row[column] for column in columns] for row in batch])
 
 
 def _last_rowid(rowid: int | None) -> int:
