@@ -16,6 +16,7 @@ from scrapy.http import Request, Response
 
 from crawler.sites import parse_listing
 from crawler.spiders.africa import AfricaSpider
+from crawler.spiders.section import ARTICLE_PRIORITY
 
 
 class CeilingSpider(scrapy.Spider):
@@ -32,7 +33,7 @@ class CeilingSpider(scrapy.Spider):
         """A listing page: a request per listed article, then the next chunk."""
         listing = parse_listing(response.url, response.text)
         for entry in listing.entries:
-            yield response.follow(entry.url, callback=self.parse_article)
+            yield response.follow(entry.url, callback=self.parse_article, priority=ARTICLE_PRIORITY)
         if listing.next_url:
             yield Request(listing.next_url, callback=self.parse_listing)
 

@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 META_PAGE_NUMBER = "wire_page_number"
 STAT_SECTION_REACHED = "wire/section/reached"
 STAT_SECTION_ERROR = "wire/section/error"
+# Articles go before the next listing page: the queue then holds one page of articles at a
+# time, not the whole section's (memory flat in the section's size; articles stored sooner).
+ARTICLE_PRIORITY = 1
 
 
 def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | None, int | None]:
@@ -88,6 +91,7 @@ class SectionSpider(scrapy.Spider):
                 callback=self.parse_article,
                 errback=self.fetch_failed,
                 meta={META_KIND: "article"},
+                priority=ARTICLE_PRIORITY,
             )
         page_number: int = response.meta[META_PAGE_NUMBER]
         if listing.next_url is None:
