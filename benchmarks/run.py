@@ -40,7 +40,7 @@ from benchmarks.generate import (  # noqa: E402
     generate,
 )
 from benchmarks.timing import read_mark  # noqa: E402
-from crawler.fixtures import SIDECAR_SUFFIX, index_fixture_set  # noqa: E402
+from crawler.fixtures import SIDECAR_SUFFIX, index_sidecars  # noqa: E402
 from crawler.sites import parse_article  # noqa: E402
 from pipelines.boilerplate import split_article  # noqa: E402
 from pipelines.hashing import block_sha256, canonical_text, text_sha256  # noqa: E402
@@ -318,11 +318,12 @@ def rate(count: float, seconds: float) -> str:
 
 
 def ratio_figure(
-    name: str, value: float, baseline: float, fmt: Callable[[float], str], goal: str, ok: float
+    name: str, value: float, baseline: float, fmt: Callable[[float], str], goal: str, limit: float
 ) -> Figure:
-    """A figure whose ratio (value / baseline) must be at least ``ok`` (or at most ``-ok``)."""
+    """A figure whose ratio value / baseline must be at least ``limit`` (a goal "≥") or, for a
+    negative ``limit``, at most ``-limit`` (a goal "≤")."""
     ratio = value / baseline if baseline else float("nan")
-    met = ratio >= ok if ok > 0 else ratio <= -ok
+    met = ratio >= limit if limit > 0 else ratio <= -limit
     return Figure(name, fmt(value), fmt(baseline), ratio, goal, met)
 
 
@@ -445,11 +446,11 @@ def store_read_figures(plan: Plan, store: Path) -> list[Figure]:
     ]  # fmt: skip
 
 
-def index_figure(site: Path, articles: int) -> Figure:
+def index_figure(site: Path) -> Figure:
     """How long the replay handler's start-up index of every sidecar takes."""
     sidecars = sum(1 for _ in site.glob(f"*{SIDECAR_SUFFIX}"))
     started = time.perf_counter()
-    index_fixture_set(site)
+    index_sidecars(site)
     seconds = time.perf_counter() - started
     return Figure(
         f"replay handler index at start-up ({sidecars} sidecars)",
@@ -490,7 +491,7 @@ def run(plan: Plan) -> list[Figure]:
     """Measure every figure."""
     plan.workdir.mkdir(parents=True, exist_ok=True)
     big, small = site_for(plan, plan.articles), site_for(plan, small_size(plan))
-    figures = [index_figure(big, plan.articles)]
+    figures = [index_figure(big)]
     print("  crawls: end-to-end, ceiling, N/10", file=sys.stderr)
     crawl_lines, big_store, small_store = crawl_figures(plan, big, small)
     print("  re-crawl", file=sys.stderr)
