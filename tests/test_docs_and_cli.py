@@ -39,7 +39,8 @@ def test_project_setting_documented_with_its_default(name: str) -> None:
     "command",
     ["scrapy crawl africa", "python -m crawler.sites", "python -m crawler.goldens",
      "python -m store export", "python -m store summary", "python -m store serve",
-     "python -m store metadata", "bash scripts/crawl-offline", "bash scripts/test"],
+     "python -m store metadata", "bash scripts/crawl-offline", "bash scripts/test",
+     "python benchmarks/run.py", "python benchmarks/generate.py"],
 )  # fmt: skip
 def test_command_documented(command: str) -> None:
     assert f"`{command}" in README
