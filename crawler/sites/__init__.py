@@ -1,6 +1,6 @@
 """Site parsers: HTML in, data out, no Scrapy engine needed.
 
-``parse_article`` and ``parse_listing`` choose the parser version whose ``applies_to``
+``parse_article`` and ``parse_listing`` choose the parser version whose ``recognize``
 recognizes the page, so a layout change is a new class beside the old one.
 """
 
@@ -18,10 +18,11 @@ __all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing
 
 def parse_article(url: str, html: str) -> ArticlePage:
     """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none."""
-    page = Selector(text=html)
+    page = Selector(text=html)  # parsed once, for the version check and the parser alike
     for parser in ARTICLE_PARSERS:
-        if parser.applies_to(page):
-            return parser(url, html).parse()
+        recognized = parser.recognize(url, page)
+        if recognized is not None:
+            return recognized.parse()
     raise UnparseablePage("no parser recognizes this page's layout")
 
 

@@ -2,7 +2,7 @@
 
 Pure code: HTML text and its URL in, :mod:`crawler.sites.model` data out. One class per
 layout version of the platform (as Fundus does); :func:`crawler.sites.parse_article` picks the
-one whose ``applies_to`` recognizes the page. Selectors are compiled once, as class attributes.
+one whose ``recognize`` accepts the page. Selectors are compiled once, as class attributes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from parsel import Selector, SelectorList
 
 from crawler.sites import dates
@@ -81,11 +82,17 @@ BLOCK_KINDS: dict[str, BlockKind] = {
 }
 
 
+# Compiled once and run on lxml nodes directly: parsel would wrap every text node it returns.
+_VISIBLE_TEXT = etree.XPath(
+    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]",
+    smart_strings=False,
+)
+
+
 def visible_text(node: Selector | SelectorList[Selector]) -> str:
     """The normalized text a reader sees in ``node`` (scripts and styles left out)."""
-    parts = node.xpath(
-        ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
-    ).getall()
+    nodes = node if isinstance(node, SelectorList) else [node]
+    parts = [text for one in nodes for text in _VISIBLE_TEXT(one.root)]
     return normalize_text(" ".join(parts))
 
 
@@ -147,18 +154,35 @@ class PlatformV1:
         """Whether the page is in this design."""
         return bool(page.css(cls.ARTICLE))
 
-    def __init__(self, url: str, html: str) -> None:
+    @classmethod
+    def recognize(cls, url: str, page: Selector) -> PlatformV1 | None:
+        """The parser of a parsed page if it is in this design, else None (one search)."""
+        candidates = page.css(cls.ARTICLE)
+        return cls(url, "", page, candidates) if candidates else None
+
+    def __init__(
+        self,
+        url: str,
+        html: str,
+        page: Selector | None = None,
+        candidates: SelectorList[Selector] | None = None,
+    ) -> None:
+        """The parser of one page (``page``: ``html`` already parsed; ``candidates``: its
+        ``div.article`` elements, already found)."""
         self.url = url
         self.site = site_for(url)
-        self.page = Selector(text=html)
-        self.article = self._scope()
+        self.page = page if page is not None else Selector(text=html)
+        self.article = self._scope(candidates)
         self.header = self.article.css(self.HEADER)
+        self._metas: dict[str, list[str]] | None = None
+        self._claims: list[DateClaim] | None = None
 
     # -- scoping -----------------------------------------------------------------------
 
-    def _scope(self) -> Selector:
+    def _scope(self, candidates: SelectorList[Selector] | None = None) -> Selector:
         """The one ``div.article`` whose id matches the URL (later ones are infinite scroll)."""
-        candidates = self.page.css(self.ARTICLE)
+        if candidates is None:
+            candidates = self.page.css(self.ARTICLE)
         if not candidates:
             raise UnparseablePage("no div.article[data-article-id] on the page")
         wanted = article_id_from_url(self.url)
@@ -170,10 +194,21 @@ class PlatformV1:
         raise UnparseablePage(f"no div.article with data-article-id={wanted} (the URL's id)")
 
     def _meta(self, key: str) -> list[str]:
-        values = self.page.xpath(
-            "/html/head/meta[@property=$k or @name=$k]/@content", k=key
-        ).getall()
-        return [normalize_text(v) for v in values if normalize_text(v)]
+        """The non-empty, normalized contents of the head's metas named ``key``, in page order."""
+        if self._metas is None:
+            self._metas = self._read_metas()
+        values = (normalize_text(v) for v in self._metas.get(key, ()))
+        return [v for v in values if v]
+
+    def _read_metas(self) -> dict[str, list[str]]:
+        """Every head meta's raw content by its ``property`` and by its ``name``."""
+        metas: dict[str, list[str]] = {}
+        for meta in self.page.root.xpath("/html/head/meta[@content]"):
+            attrib = meta.attrib
+            for key in dict.fromkeys((attrib.get("property"), attrib.get("name"))):
+                if key is not None:
+                    metas.setdefault(key, []).append(attrib["content"])
+        return metas
 
     def _meta_one(self, key: str) -> str | None:
         values = self._meta(key)
@@ -250,7 +285,13 @@ class PlatformV1:
     # -- dates -------------------------------------------------------------------------
 
     def date_claims(self) -> list[DateClaim]:
-        """Every date the page claims, with raw string and source."""
+        """Every date the page claims, with raw string and source (read once per page)."""
+        if self._claims is None:
+            self._claims = self._read_date_claims()
+        return list(self._claims)
+
+    def _read_date_claims(self) -> list[DateClaim]:
+        """Read every date claim off the page."""
         tz = self.site.timezone
         claims: list[DateClaim] = []
         for kind, key in (

@@ -1,0 +1,1 @@
+"""Benchmarks: a synthetic recorded site of any size, and the scripts that measure the crawler."""

@@ -1,0 +1,97 @@
+"""The benchmarks cannot rot: the generated site is a faithful recorded site, and the benchmark
+script runs end to end at a tiny N (its timings are printed, never asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import run
+from benchmarks.generate import (
+    DEFAULT_SEED,
+    SECTION_URL,
+    article_file,
+    article_spec,
+    body_paragraphs,
+    boilerplate,
+    generate,
+    render_article,
+)
+from crawler.fixtures import index_fixture_set, replay_key
+from crawler.sites import parse_article, parse_listing
+from crawler.text import article_identity
+from pipelines.boilerplate import split_article
+
+
+def test_the_same_seed_writes_the_same_site(tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(first, 3, seed=7)
+    generate(second, 3, seed=7)
+    generate(other, 3, seed=8)
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir())
+    assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
+    assert (first / "section.html").read_bytes() != (other / "section.html").read_bytes()
+
+
+def test_article_pages_weigh_like_real_pages() -> None:
+    sizes = [len(render_article(article_spec(DEFAULT_SEED, i), DEFAULT_SEED)) for i in range(20)]
+    assert min(sizes) >= 90_000 and max(sizes) <= 180_000
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_the_parser_reads_exactly_the_generated_body(index: int) -> None:
+    spec = article_spec(DEFAULT_SEED, index)
+    page = parse_article(spec.header.url, render_article(spec, DEFAULT_SEED))
+    split = split_article(page)
+    assert page.title == spec.header.title
+    assert [f"{split.dateline} - {split.body[0]}", *split.body[1:]] == body_paragraphs(spec)
+    body = "\n".join(split.body)
+    for strings in boilerplate(spec).values():
+        assert not [s for s in strings if s in body]
+
+
+def test_boilerplate_never_occurs_in_generated_body_text() -> None:
+    for index in range(50):
+        spec = article_spec(DEFAULT_SEED, index)
+        body = "\n".join(body_paragraphs(spec))
+        for kind, strings in boilerplate(spec).items():
+            assert not [s for s in strings if s in body], (index, kind)
+
+
+def test_the_site_is_a_recorded_site_whose_listing_reaches_every_article(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    stats = generate(site, 45)
+    index = index_fixture_set(site)
+    assert stats.articles == 45 and len(index) == 45 + stats.listing_pages + 1  # + robots.txt
+    listed: list[str] = []
+    url: str | None = SECTION_URL
+    while url is not None:
+        listing = parse_listing(url, index[replay_key(url)].body().decode("utf-8"))
+        listed += [entry.url for entry in listing.entries]
+        url = listing.next_url
+    wanted = [article_identity(article_spec(DEFAULT_SEED, i).header.url) for i in range(45)]
+    assert list(dict.fromkeys(listed)) == wanted
+    assert len(listed) == 45 + stats.listing_pages - 1  # each chunk repeats one item
+    assert (site / article_file(article_spec(DEFAULT_SEED, 44))).is_file()
+
+
+def test_the_benchmark_runs_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--articles", "25", "--repeat", "1", "--sample", "4", "--workdir", str(tmp_path)]
+    assert run.main(args) == 0
+    table = capsys.readouterr().out
+    assert "cores, Python 3." in table
+    rows = {line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if " | " in line}
+    for figure in (
+        "end-to-end replay crawl",
+        "parser, ms/page",
+        "peak RSS of the crawl",
+        "store size on disk",
+        "re-crawl",
+        "reparse from the store",
+        "JSONL export",
+    ):
+        assert any(row.startswith(figure) for row in rows), figure
+    ours = next(line for line in table.splitlines() if "boilerplate strings left" in line)
+    assert ours.split(" | ")[1].startswith("0 ")
