@@ -11,7 +11,6 @@ as the OS reports it (``os.wait4``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -45,7 +44,7 @@ from crawler.sites import parse_article  # noqa: E402
 from pipelines.boilerplate import split_article  # noqa: E402
 from pipelines.hashing import block_sha256, canonical_text, text_sha256  # noqa: E402
 from store.db import Store  # noqa: E402
-from store.export import iter_articles  # noqa: E402
+from store.export import iter_article_lines  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / "benchmarks" / ".work"
 TIMER = '{"benchmarks.timing.CrawlTimer": 0}'
@@ -285,11 +284,7 @@ def stored_pages(store_path: Path, limit: int) -> list[tuple[str, str]]:
 def export_jsonl(store_path: Path) -> int:
     """Export every article as the CLI does (``python -m store export``), into nothing."""
     with Store(store_path) as store:
-        return sum(
-            1
-            for article in iter_articles(store.db)
-            if json.dumps(article, ensure_ascii=False).encode("utf-8")
-        )
+        return sum(1 for line in iter_article_lines(store.db) if line.encode("utf-8") + b"\n")
 
 
 # The rows an export reads, each table with one plain SELECT.

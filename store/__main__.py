@@ -8,7 +8,6 @@ crawler's parser: it imports :mod:`pipelines.reparse` when run, so the store its
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import subprocess
@@ -68,8 +67,8 @@ def write_lines(lines: Iterable[str]) -> None:
 def command_export(args: argparse.Namespace) -> int:
     """Write every article's current version (or every version) as one JSON object per line."""
     with open_store(args.store) as store:
-        records = store.export_versions() if args.all_versions else store.export_articles()
-        write_lines(json.dumps(record, ensure_ascii=False) for record in records)
+        lines = store.export_version_lines() if args.all_versions else store.export_article_lines()
+        write_lines(lines)
     return 0
 
 

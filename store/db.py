@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import zlib
@@ -24,11 +25,12 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import quote_identifier
 
-from store import export, summary
+from store import blockdata, export, summary
 from store.diff import VersionDiff, VersionText, diff_versions
 from store.errors import StoreError
 from store.records import (
     ArticleRecord,
+    BlockRecord,
     CrawlRecord,
     EventKind,
     FetchRecord,
@@ -87,6 +89,10 @@ SELECT_VERSION_LINKS = (
     "SELECT title, url FROM related_links WHERE version_id = :id ORDER BY position, rowid"
 )
 SELECT_VERSION_TAGS = "SELECT name FROM tags WHERE version_id = :id ORDER BY idx"
+SELECT_VERSION_BLOCKS = """
+SELECT position, kind, destination, text, sha256, data FROM blocks
+WHERE version_id = :id ORDER BY position
+"""
 # The versions a new one is compared with, item by item: version 1 and the DIFF_WINDOW before it
 # (a live blog with hundreds of versions must not store every pair).
 DIFF_WINDOW = 20
@@ -384,7 +390,8 @@ class Store:
         with self.db.atomic():
             if self._crawl_exists(crawl.id):
                 raise StoreError(f"crawl {crawl.id} is already in the store")
-            self.db.table("crawls").insert(
+            self._insert_row(
+                "crawls",
                 {
                     "id": crawl.id,
                     "spider": crawl.spider,
@@ -392,7 +399,7 @@ class Store:
                     "arguments": to_json(crawl.arguments),
                     "settings": to_json(crawl.settings),
                     "software": to_json(crawl.software),
-                }
+                },
             )
 
     def finish_crawl(
@@ -435,7 +442,8 @@ class Store:
         check_fetch(fetch, kinds=LISTING_KINDS, ok=True)
         with self.db.atomic():
             fetch_id = self._insert_fetch(fetch)
-            self.db.table("listing_pages").insert(
+            self._insert_row(
+                "listing_pages",
                 {
                     "fetch_id": fetch_id,
                     "crawl_id": fetch.crawl_id,
@@ -445,7 +453,7 @@ class Store:
                     "next_url": listing.next_url,
                     "parser": listing.parser,
                     "parser_version": listing.parser_version,
-                }
+                },
             )
             self._insert_rows(
                 "listings",
@@ -490,6 +498,28 @@ class Store:
         """One dict per version of every article, keys :data:`store.export.VERSION_EXPORT_KEYS`."""
         return export.iter_versions(self.db)
 
+    def export_article_lines(self) -> Iterator[str]:
+        """:meth:`export_articles` as lines of JSON text, as the store writes them."""
+        return export.iter_article_lines(self.db)
+
+    def export_version_lines(self) -> Iterator[str]:
+        """:meth:`export_versions` as lines of JSON text, as the store writes them."""
+        return export.iter_version_lines(self.db)
+
+    def blocks(self, version_id: int) -> list[BlockRecord]:
+        """A version's blocks in page order, each with the parser's full data rebuilt."""
+        return [
+            BlockRecord(
+                position=row["position"],
+                kind=row["kind"],
+                destination=row["destination"],
+                text=row["text"],
+                sha256=row["sha256"],
+                data=blockdata.unpack(row["kind"], row["position"], row["text"], row["data"]),
+            )
+            for row in self.db.query(SELECT_VERSION_BLOCKS, {"id": version_id})
+        ]
+
     def body(self, sha256: str) -> bytes | None:
         """The raw bytes stored under this SHA-256, or None."""
         row = next(self.db.query(SELECT_BODY_DATA, {"sha256": sha256}), None)
@@ -522,10 +552,8 @@ class Store:
 
     def begin_reparse(self, started_at: str) -> int:
         """Record the start of a re-parse of stored pages; return its id."""
-        table = self.db.table("reparses")
         with self.db.atomic():
-            table.insert({"started_at": started_at}, alter=False)
-        return _last_rowid(table.last_rowid)
+            return self._insert_row("reparses", {"started_at": started_at})
 
     def reparse_sources(self) -> Iterator[tuple[int, FetchRecord]]:
         """Every stored article page a parser can read again, oldest fetch first, with its body."""
@@ -628,7 +656,8 @@ class Store:
         """Store a raw body compressed, unless one with the same hash is stored already."""
         if self._body_exists(sha256):
             return
-        self.db.table("bodies").insert(
+        self._insert_row(
+            "bodies",
             {
                 "sha256": sha256,
                 "size": len(body),
@@ -647,8 +676,8 @@ class Store:
             self._insert_body(fetch.body, digest)
         elif digest is not None and not self._body_exists(digest):
             raise StoreError(f"body {digest} of {fetch.requested_url} is neither given nor stored")
-        table = self.db.table("fetches")
-        table.insert(
+        return self._insert_row(
+            "fetches",
             {
                 "crawl_id": fetch.crawl_id,
                 "kind": fetch.kind,
@@ -664,9 +693,8 @@ class Store:
                 "body_sha256": digest,
                 "redirect_status": fetch.redirect_status,
                 "encoding": fetch.encoding,
-            }
+            },
         )
-        return _last_rowid(table.last_rowid)
 
     def _save_version(
         self, fetch_id: int, fetch: FetchRecord, article: ArticleRecord
@@ -808,7 +836,8 @@ class Store:
             **diff.summary(),
             "silent_edit": silent,
         }
-        self.db.table("version_changes").insert(
+        self._insert_row(
+            "version_changes",
             {
                 "version_id": version_id,
                 "article_id": article_pk,
@@ -826,7 +855,6 @@ class Store:
                 "previous_modified_at": old_text.modified_at,
                 "summary": to_json(summary),
             },
-            alter=False,
         )
 
     def _insert_observation(
@@ -840,7 +868,8 @@ class Store:
         read_at: str | None = None,
     ) -> None:
         """Record that a parser read this fetch's page as this version."""
-        self.db.table("observations").insert(
+        self._insert_row(
+            "observations",
             {
                 "fetch_id": fetch_id,
                 "article_id": article_pk,
@@ -853,14 +882,11 @@ class Store:
                 "read_at": read_at or fetch.fetched_at,
                 "reparse_id": reparse_id,
             },
-            alter=False,
         )
 
     def _insert_event(self, article_pk: int, event: Event) -> None:
         """Record a change of an article's standing (gone, live, delisted, relisted)."""
-        self.db.table("article_events").insert(
-            {"article_id": article_pk, **asdict(event)}, alter=False
-        )
+        self._insert_row("article_events", {"article_id": article_pk, **asdict(event)})
 
     def _mark_gone(self, fetch_id: int, fetch: FetchRecord) -> None:
         """A known live article answered 404/410 or redirected away: mark it gone, once."""
@@ -934,8 +960,8 @@ class Store:
 
     def _insert_article(self, article: ArticleRecord, seen: str) -> int:
         """Insert a new article row (its current version is set once the version exists)."""
-        table = self.db.table("articles")
-        table.insert(
+        return self._insert_row(
+            "articles",
             {
                 "url": article.url,
                 "article_id": article.article_id,
@@ -945,9 +971,8 @@ class Store:
                 "last_seen": seen,
                 "current_version_id": None,
                 "status": "live",
-            }
+            },
         )
-        return _last_rowid(table.last_rowid)
 
     def _insert_version(
         self,
@@ -958,8 +983,8 @@ class Store:
         article: ArticleRecord,
     ) -> int:
         """Insert one version of an article; return its id."""
-        table = self.db.table("versions")
-        table.insert(
+        return self._insert_row(
+            "versions",
             {
                 "article_id": article_pk,
                 "version": number,
@@ -982,9 +1007,8 @@ class Store:
                 "created_at": fetch.fetched_at,
                 "fetch_id": fetch_id,
                 "crawl_id": fetch.crawl_id,
-            }
+            },
         )
-        return _last_rowid(table.last_rowid)
 
     def _insert_children(self, version_id: int, article: ArticleRecord) -> None:
         """Insert a new version's blocks, captions, related links and tags."""
@@ -998,7 +1022,9 @@ class Store:
                     "destination": block.destination,
                     "text": block.text,
                     "sha256": block.sha256,
-                    "data": to_json(block.data),
+                    "data": to_json(
+                        blockdata.pack(block.kind, block.position, block.text, block.data)
+                    ),
                 }
                 for block in article.blocks
             ),
@@ -1029,23 +1055,33 @@ class Store:
             ),
         )
 
+    def _insert_row(self, table: str, row: dict[str, Any], ignore: bool = False) -> int:
+        """Insert one row into an existing table with a prepared ``INSERT`` (``OR IGNORE`` with
+        ``ignore``); return its rowid. A missing column is an error, never added."""
+        sql = insert_sql(table, tuple(row), ignore)
+        cursor = self.db.conn.execute(sql, list(row.values()))
+        if cursor.lastrowid is None:
+            raise RuntimeError(f"SQLite did not report the row id inserted into {table}")
+        return int(cursor.lastrowid)
+
     def _insert_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         """Insert rows (all with the same keys) into an existing table with one prepared
         ``INSERT``; a missing column is an error, never added."""
         batch = list(rows)
         if not batch:
             return
-        columns = list(batch[0])
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(
-            quote_identifier(table),
-            ", ".join(quote_identifier(column) for column in columns),
-            ", ".join("?" for _ in columns),
+        columns = tuple(batch[0])
+        self.db.conn.executemany(
+            insert_sql(table, columns), [[row[column] for column in columns] for row in batch]
         )
-        self.db.conn.executemany(sql, [[row[column] for column in columns] for row in batch])
 
 
-def _last_rowid(rowid: int | None) -> int:
-    """The rowid of the row just inserted (sqlite-utils reports it after a single insert)."""
-    if rowid is None:
-        raise RuntimeError("sqlite-utils did not report the inserted row id")
-    return int(rowid)
+@functools.lru_cache(maxsize=128)
+def insert_sql(table: str, columns: tuple[str, ...], ignore: bool = False) -> str:
+    """The ``INSERT`` of these columns into a table, with one ``?`` per column."""
+    return "INSERT {}INTO {} ({}) VALUES ({})".format(
+        "OR IGNORE " if ignore else "",
+        quote_identifier(table),
+        ", ".join(quote_identifier(column) for column in columns),
+        ", ".join("?" for _ in columns),
+    )

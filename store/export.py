@@ -1,15 +1,15 @@
-"""The article export: one plain dict per article, as its current version has it (or per version).
+"""The article export: one JSON object per article, as its current version has it (or per version).
 
 The keys of an exported article are :data:`EXPORT_KEYS` (and of its nested parts the other
-``*_KEYS`` constants); tests and documentation take them from here. Articles are read in
-batches, so an export of any size streams in bounded memory. Absent values are ``None`` or
-``[]``, never invented.
+``*_KEYS`` constants); tests and documentation take them from here. SQLite writes each line
+(:data:`ARTICLE_JSON`), splicing in the JSON the store holds; the plain dicts are those lines
+decoded. Articles are read in batches, so an export of any size streams in bounded memory.
+Absent values are ``None`` or ``[]``, never invented.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -61,133 +61,109 @@ BATCH_SIZE = 200
 ARTICLE_ORDER = """
 SELECT version_id FROM current_articles ORDER BY published_at DESC, url
 """
-# :ids is a JSON array of current version ids.
-CURRENT_VERSIONS = """
-SELECT
-  c.url, c.article_id, c.site, c.section, c.title, c.lead, c.dateline, c.published_at,
-  c.modified_at, c.language, c.version, c.versions, c.version_id,
-  v.dates, v.authors, v.body, v.raw_sha256, v.text_sha256, v.parser, v.parser_version,
-  f.crawl_id, f.id AS fetch_id, f.fetched_at, f.status, f.requested_url, f.final_url, f.referer
-FROM current_articles AS c
-JOIN versions AS v ON v.id = c.version_id
-JOIN fetches AS f ON f.id = v.fetch_id
-WHERE c.version_id IN (SELECT value FROM json_each(:ids))
-"""
 VERSION_ORDER = """
 SELECT v.id AS version_id FROM versions AS v JOIN articles AS a ON a.id = v.article_id
 ORDER BY a.url, v.version
 """
-# :ids is a JSON array of version ids (any version, current or not).
-VERSIONS = """
-SELECT
-  a.url, a.article_id, a.site, a.section, v.title, v.lead, v.dateline, v.published_at,
-  v.modified_at, v.language, v.version,
-  (SELECT count(*) FROM versions AS vv WHERE vv.article_id = a.id) AS versions,
-  v.id AS version_id, v.dates, v.authors, v.body, v.raw_sha256, v.text_sha256, v.parser,
-  v.parser_version, f.crawl_id, f.id AS fetch_id, f.fetched_at, f.status, f.requested_url,
-  f.final_url, f.referer, vc.summary AS change
+# One version's exported record as JSON text, keys in the order of EXPORT_KEYS, built by SQLite
+# from the row and the JSON the store already holds (``dates``, ``authors``, ``body``), which is
+# written into the line as stored, never decoded into Python objects and encoded again. A
+# subquery's result loses its JSON subtype, hence the ``json()`` around each one.
+ARTICLE_JSON = """
+json_object(
+  'url', a.url, 'article_id', a.article_id, 'site', a.site, 'section', a.section,
+  'title', v.title, 'lead', v.lead, 'dateline', v.dateline, 'published_at', v.published_at,
+  'modified_at', v.modified_at, 'dates', json(v.dates), 'authors', json(v.authors),
+  'language', v.language,
+  'tags', json((
+    SELECT json_group_array(t.name)
+    FROM (SELECT name FROM tags WHERE version_id = v.id ORDER BY idx) AS t
+  )),
+  'body', json(v.body),
+  'captions', json((
+    SELECT json_group_array(json_object(
+      'position', c.position, 'image_url', c.image_url, 'caption', c.caption,
+      'credit', c.credit
+    ))
+    FROM (
+      SELECT position, image_url, caption, credit FROM captions
+      WHERE version_id = v.id ORDER BY position, idx
+    ) AS c
+  )),
+  'related_links', json((
+    SELECT json_group_array(json_object(
+      'position', r.position, 'title', r.title, 'url', r.url,
+      'published_at', r.published_at, 'published_raw', r.published_raw
+    ))
+    FROM (
+      SELECT position, title, url, published_at, published_raw FROM related_links
+      WHERE version_id = v.id ORDER BY position, rowid
+    ) AS r
+  )),
+  'version', v.version,
+  'versions', (SELECT count(*) FROM versions AS vv WHERE vv.article_id = a.id),
+  'provenance', json_object(
+    'crawl_id', f.crawl_id, 'fetch_id', f.id, 'fetched_at', f.fetched_at,
+    'status', f.status, 'requested_url', f.requested_url, 'final_url', f.final_url,
+    'referer', f.referer, 'raw_sha256', v.raw_sha256, 'text_sha256', v.text_sha256,
+    'parser', v.parser, 'parser_version', v.parser_version
+  )
+)
+"""
+# :ids is a JSON array of version ids; a version no longer current is left out.
+CURRENT_LINES = f"""
+SELECT v.id AS version_id, {ARTICLE_JSON} AS line
+FROM versions AS v
+JOIN articles AS a ON a.id = v.article_id AND a.current_version_id = v.id
+JOIN fetches AS f ON f.id = v.fetch_id
+WHERE v.id IN (SELECT value FROM json_each(:ids))
+"""
+# :ids is a JSON array of version ids (any version, current or not); ``change`` comes last.
+VERSION_LINES = f"""
+SELECT v.id AS version_id, json_set({ARTICLE_JSON}, '$.change', json(vc.summary)) AS line
 FROM versions AS v
 JOIN articles AS a ON a.id = v.article_id
 JOIN fetches AS f ON f.id = v.fetch_id
 LEFT JOIN version_changes AS vc ON vc.version_id = v.id
 WHERE v.id IN (SELECT value FROM json_each(:ids))
 """
-# :ids is a JSON array of version ids.
-TAGS = """
-SELECT version_id, name FROM tags
-WHERE version_id IN (SELECT value FROM json_each(:ids))
-ORDER BY version_id, idx
-"""
-CAPTIONS = """
-SELECT version_id, position, image_url, caption, credit FROM captions
-WHERE version_id IN (SELECT value FROM json_each(:ids))
-ORDER BY version_id, position, idx
-"""
-RELATED_LINKS = """
-SELECT version_id, position, title, url, published_at, published_raw FROM related_links
-WHERE version_id IN (SELECT value FROM json_each(:ids))
-ORDER BY version_id, position, rowid
-"""
+
+
+def iter_article_lines(db: Database, batch_size: int = BATCH_SIZE) -> Iterator[str]:
+    """Every article's current version as one line of JSON (keys :data:`EXPORT_KEYS`), newest
+    published first, then by URL: what ``python -m store export`` writes."""
+    ids = [row["version_id"] for row in db.query(ARTICLE_ORDER)]
+    return _lines(db, ids, CURRENT_LINES, batch_size)
+
+
+def iter_version_lines(db: Database, batch_size: int = BATCH_SIZE) -> Iterator[str]:
+    """Every version of every article as one line of JSON, by URL then version number.
+
+    Keys are :data:`VERSION_EXPORT_KEYS`: the article export's, and ``change`` — the summary of
+    what changed from the version it replaced (``null`` for a first version).
+    """
+    ids = [row["version_id"] for row in db.query(VERSION_ORDER)]
+    return _lines(db, ids, VERSION_LINES, batch_size)
 
 
 def iter_articles(db: Database, batch_size: int = BATCH_SIZE) -> Iterator[dict[str, Any]]:
-    """Yield every article's export dict, newest published first, then by URL."""
-    ids = [row["version_id"] for row in db.query(ARTICLE_ORDER)]
-    for start in range(0, len(ids), batch_size):
-        yield from _export_batch(db, ids[start : start + batch_size])
+    """Yield every article's export dict: :func:`iter_article_lines`, decoded."""
+    return (json.loads(line) for line in iter_article_lines(db, batch_size))
 
 
 def iter_versions(db: Database, batch_size: int = BATCH_SIZE) -> Iterator[dict[str, Any]]:
-    """Yield every version of every article, by URL then version number, with its change.
+    """Yield every version's export dict: :func:`iter_version_lines`, decoded."""
+    return (json.loads(line) for line in iter_version_lines(db, batch_size))
 
-    Keys are :data:`VERSION_EXPORT_KEYS`: the article export's, and ``change`` — the summary of
-    what changed from the version it replaced (``None`` for a first version).
-    """
-    ids = [row["version_id"] for row in db.query(VERSION_ORDER)]
+
+def _lines(db: Database, ids: Sequence[int], sql: str, batch_size: int) -> Iterator[str]:
+    """The lines of these versions, in this order, read a batch at a time."""
     for start in range(0, len(ids), batch_size):
-        yield from _export_batch(db, ids[start : start + batch_size], VERSIONS)
-
-
-def _export_batch(
-    db: Database, version_ids: Sequence[int], sql: str = CURRENT_VERSIONS
-) -> Iterator[dict[str, Any]]:
-    """Yield the export dicts of these versions (by default: current ones only), in order."""
-    ids = json.dumps(list(version_ids))
-    rows = {row["version_id"]: row for row in db.query(sql, {"ids": ids})}
-    tags = _grouped(db, TAGS, ids, ("name",))
-    captions = _grouped(db, CAPTIONS, ids, CAPTION_KEYS)
-    links = _grouped(db, RELATED_LINKS, ids, RELATED_LINK_KEYS)
-    for version_id in version_ids:
-        row = rows.get(version_id)
-        if row is None:  # no longer current: a writer saved a newer text since the ids were read
-            continue
-        yield _article_dict(
-            row,
-            tags=[tag["name"] for tag in tags[version_id]],
-            captions=captions[version_id],
-            related_links=links[version_id],
-        )
-
-
-def _grouped(
-    db: Database, sql: str, version_ids: str, keys: Sequence[str]
-) -> defaultdict[int, list[dict[str, Any]]]:
-    """Read child rows of these versions, grouped by version id, keeping only ``keys``."""
-    grouped: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in db.query(sql, {"ids": version_ids}):
-        grouped[row["version_id"]].append({key: row[key] for key in keys})
-    return grouped
-
-
-def _article_dict(
-    row: dict[str, Any],
-    tags: list[str],
-    captions: list[dict[str, Any]],
-    related_links: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """Assemble one article's export dict from its current-version row and child rows."""
-    article = {
-        "url": row["url"],
-        "article_id": row["article_id"],
-        "site": row["site"],
-        "section": row["section"],
-        "title": row["title"],
-        "lead": row["lead"],
-        "dateline": row["dateline"],
-        "published_at": row["published_at"],
-        "modified_at": row["modified_at"],
-        "dates": [{key: date.get(key) for key in DATE_KEYS} for date in json.loads(row["dates"])],
-        "authors": json.loads(row["authors"]),
-        "language": row["language"],
-        "tags": tags,
-        "body": json.loads(row["body"]),
-        "captions": captions,
-        "related_links": related_links,
-        "version": row["version"],
-        "versions": row["versions"],
-        "provenance": {key: row[key] for key in PROVENANCE_KEYS},
-    }
-    if "change" in row:
-        article["change"] = None if row["change"] is None else json.loads(row["change"])
-        return {key: article[key] for key in VERSION_EXPORT_KEYS}
-    return {key: article[key] for key in EXPORT_KEYS}
+        batch = ids[start : start + batch_size]
+        cursor = db.execute(sql, {"ids": json.dumps(list(batch))})
+        lines: dict[int, str] = dict(cursor.fetchall())
+        for version_id in batch:
+            line = lines.get(version_id)
+            if line is None:  # no longer current: a writer saved a newer text since
+                continue
+            yield line

@@ -7,11 +7,14 @@ Each migration runs in one transaction, so a file is never left half-migrated.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
+
+from store import blockdata
 
 
 @dataclass(frozen=True)
@@ -598,11 +601,42 @@ def _migration_3(db: Database) -> None:
         db.table("fetches").add_column("encoding", str)
 
 
+SELECT_BLOCK_DATA = """
+SELECT rowid, kind, position, text, data FROM blocks WHERE rowid > ? ORDER BY rowid LIMIT 1000
+"""
+UPDATE_BLOCK_DATA = "UPDATE blocks SET data = ? WHERE rowid = ?"
+
+
+def _migration_4(db: Database) -> None:
+    """Version 4: ``blocks.data`` without what the row's columns and the defaults hold.
+
+    Rewrites the data of every stored block packed (:mod:`store.blockdata`); it unpacks to
+    exactly what was stored before (data already packed stays as it is).
+    """
+    conn, last = db.conn, 0
+    while batch := conn.execute(SELECT_BLOCK_DATA, (last,)).fetchall():
+        last = batch[-1][0]
+        conn.executemany(
+            UPDATE_BLOCK_DATA,
+            [
+                (
+                    json.dumps(
+                        blockdata.repack(kind, position, text, data),
+                        ensure_ascii=False,
+                    ),
+                    rowid,
+                )
+                for rowid, kind, position, text, data in batch
+            ],
+        )
+
+
 # MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

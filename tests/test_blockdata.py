@@ -1,0 +1,148 @@
+"""``blocks.data`` is stored packed and rebuilt exactly, in new files and in migrated ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlite_utils import Database
+from test_store import SITE, article_fetch, make_article, make_crawl
+
+from crawler.sites import parse_article
+from crawler.sites.model import Block, Image
+from pipelines.hashing import block_sha256
+from store import SCHEMA_VERSION, Store, StoreError, blockdata
+from store.records import BlockRecord
+from store.schema import schema_version
+from tests.conftest import AFRICA
+
+
+def fixture_blocks() -> list[Block]:
+    """Every block of the recorded Africa article pages, and two odd ones."""
+    blocks = [
+        Block("gallery", 3, images=[Image("https://x/1.jpg", "a", None), Image(None, None, "c")]),
+        Block("list", 1, text="a\nb", items=["a", "b"]),
+        Block("media", 0, images=[Image("https://x/2.jpg", None, None)], in_header=True),
+    ]
+    for sidecar in sorted(AFRICA.glob("article-11*.http.json")):
+        html = sidecar.with_name(sidecar.name.replace(".http.json", ".html")).read_text()
+        url = f"https://sputnikglobe.com/x-{sidecar.name[8:18]}.html"
+        blocks += parse_article(url, html).blocks
+    return blocks
+
+
+def roundtrip(kind: str, position: int, text: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Pack as the store writes it (through JSON), unpack as it reads it."""
+    stored = json.dumps(blockdata.pack(kind, position, text, data), ensure_ascii=False)
+    return blockdata.unpack(kind, position, text, stored)
+
+
+def test_the_packed_fields_are_the_parser_block_fields_and_defaults() -> None:
+    fields = dataclasses.fields(Block)
+    assert tuple(f.name for f in fields) == blockdata.FIELDS
+    defaults = Block("text", 0).to_dict()
+    assert {key: defaults[key] for key in blockdata.FIELD_DEFAULTS} == blockdata.FIELD_DEFAULTS
+
+
+def test_every_fixture_block_is_rebuilt_exactly_in_field_order() -> None:
+    blocks = fixture_blocks()
+    assert len(blocks) > 50
+    for block in blocks:
+        data = block.to_dict()
+        rebuilt = roundtrip(block.kind, block.position, block.text, data)
+        assert rebuilt == data
+        assert list(rebuilt) == list(data)
+        packed = blockdata.pack(block.kind, block.position, block.text, data)
+        assert not {"kind", "position", "text"} & set(packed)
+        assert blockdata.ABSENT_KEY not in packed
+
+
+def test_values_unlike_the_row_or_the_defaults_and_missing_or_extra_keys_are_kept() -> None:
+    odd: list[dict[str, Any]] = [
+        {},
+        {"kind": "text", "text": "x"},
+        {"kind": "quote", "position": 9, "text": "other", "extra": None, "in_header": 0},
+        {"items": None, "images": [], "url": "", "title": None, "more": {"a": [1]}},
+        {"in_header": True, "dateline": "", "published_at": "-absent"},
+    ]
+    for data in odd:
+        rebuilt = roundtrip("text", 2, "x", data)
+        assert rebuilt == data
+        assert {k: type(v) for k, v in rebuilt.items()} == {k: type(v) for k, v in data.items()}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([*blockdata.FIELDS, "other"]) | st.text(max_size=6), json_values
+    ),
+    st.sampled_from(["text", "media", "x"]),
+    st.integers(0, 3),
+    st.sampled_from(["", "x"]),
+)
+def test_any_data_is_rebuilt_exactly(
+    data: dict[str, Any], kind: str, position: int, text: str
+) -> None:
+    data.pop(blockdata.ABSENT_KEY, None)
+    assert roundtrip(kind, position, text, data) == data
+
+
+def test_a_data_key_that_names_the_absent_list_is_refused() -> None:
+    with pytest.raises(StoreError, match="absent"):
+        blockdata.pack("text", 0, "", {blockdata.ABSENT_KEY: []})
+
+
+def article_with_fixture_blocks() -> tuple[Any, list[BlockRecord]]:
+    """A stored-ready article whose blocks carry the parser's full data."""
+    article = make_article(f"{SITE}/blocks.html")
+    blocks = [
+        BlockRecord(
+            i, b.kind, "dropped", b.text, block_sha256(b.text), {**b.to_dict(), "position": i}
+        )
+        for i, b in enumerate(fixture_blocks()[:40])
+    ]
+    return dataclasses.replace(article, blocks=blocks), blocks
+
+
+def test_the_store_keeps_packed_data_and_gives_back_the_full_blocks() -> None:
+    store = Store.memory()
+    store.begin_crawl(make_crawl())
+    article, blocks = article_with_fixture_blocks()
+    saved = store.save_article(article_fetch(article), article)
+    assert store.blocks(saved.version_id) == blocks
+    stored = [json.loads(r["data"]) for r in store.db.query("SELECT data FROM blocks")]
+    assert all("text" not in data and "kind" not in data for data in stored)
+
+
+def test_a_version_3_file_with_full_block_data_is_packed_by_the_migration(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Store(path) as store:
+        store.begin_crawl(make_crawl())
+        article, blocks = article_with_fixture_blocks()
+        saved = store.save_article(article_fetch(article), article)
+    db = Database(path)
+    for block in blocks:  # as schema version 3 stored it: the whole block
+        db.execute(
+            "UPDATE blocks SET data = ? WHERE version_id = ? AND position = ?",
+            (json.dumps(block.data), saved.version_id, block.position),
+        )
+    db.execute("PRAGMA user_version = 3")
+    db.conn.commit()
+    full = sum(len(r["data"]) for r in db.query("SELECT data FROM blocks"))
+    db.close()
+    with Store(path) as store:
+        assert schema_version(store.db) == SCHEMA_VERSION
+        assert store.blocks(saved.version_id) == blocks
+        packed = sum(len(r["data"]) for r in store.db.query("SELECT data FROM blocks"))
+    assert packed < full / 2
