@@ -608,17 +608,23 @@ class Store:
                 fetch_id, article_pk, version_id, fetch, article, reparse_id, at
             )
             if newest:
-                self.db.execute(
-                    SET_CURRENT_VERSION,
-                    {
-                        "id": article_pk,
-                        "version_id": version_id,
-                        "article_id": article.article_id,
-                        "site": article.site,
-                        "section": article.section,
-                    },
-                )
+                self._set_current_version(article_pk, version_id, article)
         return last is None or last["text_sha256"] != article.text_sha256
+
+    def _set_current_version(
+        self, article_pk: int, version_id: int, article: ArticleRecord
+    ) -> None:
+        """Make ``version_id`` the article's current version, with the page's identity fields."""
+        self.db.execute(
+            SET_CURRENT_VERSION,
+            {
+                "id": article_pk,
+                "version_id": version_id,
+                "article_id": article.article_id,
+                "site": article.site,
+                "section": article.section,
+            },
+        )
 
     def finish_reparse(
         self,
@@ -722,16 +728,7 @@ class Store:
             self._record_change(article_pk, version_id, int(previous_id), "crawl")
         self._insert_observation(fetch_id, article_pk, version_id, fetch, article, None)
         if newest:
-            self.db.execute(
-                SET_CURRENT_VERSION,
-                {
-                    "id": article_pk,
-                    "version_id": version_id,
-                    "article_id": article.article_id,
-                    "site": article.site,
-                    "section": article.section,
-                },
-            )
+            self._set_current_version(article_pk, version_id, article)
         return SaveResult(
             fetch_id=fetch_id,
             article_id=article_pk,
