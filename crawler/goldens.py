@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from crawler.fixtures import SIDECAR_SUFFIX, Fixture, FixtureError, fixture_set_path, load_fixture
-from crawler.sites.__main__ import export_page
+from crawler.preview import export_page
 from crawler.sites.platform import article_id_from_url
 
 EXPECTED = "expected"

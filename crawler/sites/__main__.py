@@ -15,40 +15,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from w3lib.encoding import html_to_unicode
-
-from crawler.items import ArticleItem
-from crawler.sites import UnparseablePage, parse_article
+from crawler.preview import export_page
+from crawler.sites import UnparseablePage
 from crawler.sites.dates import iso_z
-from pipelines.boilerplate import split_article
-from pipelines.hashing import sha256_hex
-from pipelines.provenance import article_record
-from store import Store
-from store.records import CrawlRecord, FetchRecord
-
-LOCAL_CRAWL = "local-file"
-
-
-def export_page(body: bytes, url: str, fetched_at: str) -> dict[str, object]:
-    """One saved page as the export would show it."""
-    _, html = html_to_unicode(None, body)
-    page = parse_article(url, html)
-    fetch = FetchRecord(
-        crawl_id=LOCAL_CRAWL,
-        kind="article",
-        requested_url=url,
-        final_url=url,
-        status=200,
-        outcome="ok",
-        fetched_at=fetched_at,
-        body=body,
-        body_sha256=sha256_hex(body),
-    )
-    item = ArticleItem(fetch, page, split=split_article(page))
-    with Store.memory() as store:
-        store.begin_crawl(CrawlRecord(LOCAL_CRAWL, "crawler.sites", {"url": url}, fetched_at, {}))
-        store.save_article(fetch, article_record(item))
-        return next(iter(store.export_articles()))
 
 
 def main(argv: list[str] | None = None) -> int:
