@@ -1,14 +1,18 @@
 """A Scrapy extension for the benchmarks: prints how long the crawl itself ran.
 
 ``-s 'EXTENSIONS={"benchmarks.timing.CrawlTimer": 0}'`` makes a crawl print one line
-``BENCH {"seconds": ..., "items": ..., "responses": ...}`` on stdout when the spider closes:
-the time from the spider's opening to its closing (``time.perf_counter``), so the process's
-start-up (imports, settings, the replay handler's index) is measured apart from the crawl.
+``BENCH {"seconds": ..., "items": ..., "responses": ..., "rss_kb": ..., "writer_rss_kb": ...}``
+on stdout when the engine stops: the time from the spider's opening to its closing
+(``time.perf_counter``), so the process's start-up (imports, settings, the replay handler's
+index) is measured apart from the crawl; and the peak resident memory of the crawl process and
+of the store's writer process (``getrusage``; the writer has exited by then), which together
+are the crawl's memory.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,7 @@ class CrawlTimer:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.started = time.perf_counter()
+        self.line: dict[str, Any] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlTimer:
@@ -33,6 +38,7 @@ class CrawlTimer:
         timer = cls(crawler)
         crawler.signals.connect(timer.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(timer.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(timer.engine_stopped, signal=signals.engine_stopped)
         return timer
 
     def spider_opened(self, spider: Any) -> None:
@@ -40,14 +46,22 @@ class CrawlTimer:
         self.started = time.perf_counter()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        """Stop the clock and print the line the benchmark reads."""
+        """Stop the clock."""
         stats = self.crawler.stats
         assert stats is not None
-        line = {
+        self.line = {
             "seconds": time.perf_counter() - self.started,
             "reason": reason,
             "items": stats.get_value("item_scraped_count", 0),
             "responses": stats.get_value("response_received_count", 0),
+        }
+
+    def engine_stopped(self) -> None:
+        """Print the line the benchmark reads, with the peak memory of both processes."""
+        line = {
+            **self.line,
+            "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "writer_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
         }
         print(MARK + json.dumps(line), flush=True)
 

@@ -1,9 +1,10 @@
 """The storage pipeline: hands each item to the store in one transaction, and the crawl's
 beginning, end and summary.
 
-It writes no SQL itself: ``store.Store`` does. Every call on the store runs in one writer
-thread of its own, in the order the items arrive, so compressing bodies and SQLite's own work
-overlap with downloading and parsing the next pages (zlib and sqlite3 release the GIL).
+It writes no SQL itself: ``store.Store`` does, in the writer process of
+:mod:`store.writer`, which takes the store calls in the order the items arrive — so
+compressing bodies and SQLite's own work run on another core while the crawl downloads and
+parses the next pages.
 A failed write is never logged-and-ignored: the crawl stops with the reason ``store_full``
 (the disk, or ``STORE_MAX_PAGES``, is full) or ``store_error`` (any other failed write), and
 the item is dropped with a counter. Each item is one transaction, so a failed one leaves
@@ -15,27 +16,23 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id, utc_now
-from store import Store, StoreError, format_summary
+from store import StoreError, format_summary
 from store.records import CrawlRecord, ListingEntryRecord, ListingRecord
+from store.writer import WriterClient, WriterError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 SOFTWARE = ("wirearchive", "scrapy", "sqlite-utils", "itemadapter", "w3lib", "parsel", "lxml")
 # Settings that shape what a run fetched, kept with the crawl.
@@ -86,37 +83,15 @@ def listing_record(item: ListingItem) -> ListingRecord:
 
 
 class StoragePipeline:
-    """Writes every item to the SQLite store at ``STORE_PATH``."""
+    """Writes every item to the SQLite store at ``STORE_PATH``, through the writer process."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.path = crawler.settings.get("STORE_PATH")
         self.print_summary = crawler.settings.getbool("STORE_SUMMARY", True)
         self.max_pages = crawler.settings.getint("STORE_MAX_PAGES")
-        self.store: Store | None = None
+        self.writer: WriterClient | None = None
         self.stopping = False
-        # one thread owns the SQLite connection: every store call runs there, first in first out
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
-
-    def _in_writer(self, call: Callable[[], T]) -> Deferred[T]:
-        """Run ``call`` in the writer thread; its result (or error) comes back in the reactor."""
-        from twisted.internet import reactor  # the reactor Scrapy installed
-
-        done: Deferred[T] = Deferred()
-
-        def back(future: Future[T]) -> None:
-            error = future.exception()
-            if error is None:
-                reactor.callFromThread(done.callback, future.result())
-            else:
-                reactor.callFromThread(done.errback, Failure(error))
-
-        self.writer.submit(call).add_done_callback(back)
-        return done
-
-    def _wait_for_writer(self, call: Callable[[], T]) -> T:
-        """Run ``call`` in the writer thread and wait for it (start and end of the crawl)."""
-        return self.writer.submit(call).result()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -125,13 +100,13 @@ class StoragePipeline:
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self) -> None:
-        """Open the store and record the crawl's start."""
+    async def open_spider(self) -> None:
+        """Start the writer process, open the store and record the crawl's start."""
         spider = self.crawler.spider
         assert spider is not None
-        self.store = store = self._wait_for_writer(lambda: Store(self.path))
+        self.writer = writer = await WriterClient.start(self.path)
         if self.max_pages:
-            self._wait_for_writer(lambda: store.limit_pages(self.max_pages))
+            await writer.call("limit_pages", self.max_pages)
         settings = {key: self.crawler.settings.get(key) for key in RECORDED_SETTINGS}
         arguments = {
             key: str(value)
@@ -148,33 +123,33 @@ class StoragePipeline:
             software=software_versions(),
             settings=settings,
         )
-        self._wait_for_writer(lambda: store.begin_crawl(crawl))
+        await writer.call("begin_crawl", crawl)
         logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
 
-    def _write(self, store: Store, item: Any) -> Callable[[], Any] | None:
+    def _request(self, item: Any) -> tuple[str, tuple[Any, ...]] | None:
         """The store call that writes ``item`` in one transaction (None: not a stored item)."""
         if isinstance(item, ArticleItem):
-            record = item.record
-            assert record is not None, "the provenance pipeline runs before storage"
-            return lambda: store.save_article(item.fetch, record)
+            assert item.record is not None, "the provenance pipeline runs before storage"
+            return "save_article", (item.fetch, item.record)
         if isinstance(item, ListingItem):
-            listing = listing_record(item)
-            return lambda: store.save_listing(item.fetch, listing)
+            return "save_listing", (item.fetch, listing_record(item))
         if isinstance(item, FetchItem):
-            return lambda: store.save_fetch(item.fetch)
+            return "save_fetch", (item.fetch,)
         return None
 
     async def process_item(self, item: Any) -> Any:
         """Write the item's fetch and what came of it, in one transaction."""
-        assert self.store is not None
         stats = self.crawler.stats
         assert stats is not None
-        write = self._write(self.store, item)
-        if write is None:
+        request = self._request(item)
+        if request is None:
             return item
+        if self.writer is None:
+            raise DropItem("the store is closed")
         try:
-            result = await maybe_deferred_to_future(self._in_writer(write))
-        except (sqlite3.Error, StoreError) as error:
+            method, args = request
+            result = await self.writer.call(method, *args)
+        except (sqlite3.Error, StoreError, WriterError) as error:
             reason = "store_full" if is_full(error) else "store_error"
             stats.inc_value(f"store/error/{reason}")
             self.stop(reason, error)
@@ -194,32 +169,35 @@ class StoragePipeline:
         if engine is not None:
             deferred_from_coro(engine.close_spider_async(reason=reason))
 
-    def _finish_crawl(self, store: Store, run: str, reason: str, stats: dict[str, Any]) -> None:
+    async def _finish_crawl(
+        self, writer: WriterClient, run: str, reason: str, stats: dict[str, Any]
+    ) -> None:
         """Record the crawl's end and stats; a full store may still take the end alone."""
         try:
-            store.finish_crawl(run, utc_now(), reason, stats)
-        except sqlite3.Error as error:
+            await writer.call("finish_crawl", run, utc_now(), reason, stats)
+        except (sqlite3.Error, WriterError) as error:
             logger.error("Could not record the crawl's stats in %s: %s", self.path, error)
             try:
-                store.finish_crawl(run, utc_now(), reason, {})
-            except sqlite3.Error as again:
+                await writer.call("finish_crawl", run, utc_now(), reason, {})
+            except (sqlite3.Error, WriterError) as again:
                 logger.error("Could not record the crawl's end in %s: %s", self.path, again)
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    async def spider_closed(self, spider: Any, reason: str) -> None:
         """Record the crawl's end, why it ended and its stats; print the summary."""
-        if self.store is None:
+        writer, self.writer = self.writer, None
+        if writer is None:
             return
         stats = self.crawler.stats
         assert stats is not None
         all_stats = {k: v if isinstance(v, int | float | str) else str(v)
                      for k, v in stats.get_stats().items()}  # fmt: skip
-        run, store = crawl_id(self.crawler), self.store
-        self.store = None
+        run = crawl_id(self.crawler)
         try:
-            self._wait_for_writer(lambda: self._finish_crawl(store, run, reason, all_stats))
+            await self._finish_crawl(writer, run, reason, all_stats)
             if self.print_summary:
-                summary = self._wait_for_writer(lambda: store.summary(run))
+                summary = await writer.call("summary", run)
                 print(format_summary(summary, self.path), flush=True)
         finally:
-            self._wait_for_writer(store.close)
-            self.writer.shutdown()
+            status = await writer.close()
+            if status != 0:
+                logger.error("The store writer process exited with status %s", status)

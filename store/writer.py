@@ -1,0 +1,248 @@
+"""The store's writer process: a crawl's writes run in a process of their own.
+
+A crawl parses on Scrapy's reactor thread; storing a page costs about as much again (zlib,
+SQLite, building rows). In a thread of the crawl process that work fights the reactor for the
+GIL: the writer gives the GIL up in every zlib and SQLite call (about 40 per article) and each
+time waits for the busy reactor thread to hand it back, so the writes fell behind and held the
+crawl back (``benchmarks/README.md``, round 4). In a process of its own the writes run on the
+other core with no GIL to share; the crawl only pickles each record and writes it to a pipe.
+
+The protocol is private to this module: frames of a 4-byte big-endian length and a pickle,
+on the child's stdin (requests) and stdout (replies), one reply per request, in order.
+
+* request: ``(method, args)`` — a :class:`store.Store` method of :data:`METHODS`, or
+  ``"open"`` with the store's path (always first).
+* reply: ``("ok", result)`` or ``("error", kind, message)``; the crawl raises the error again
+  as :class:`StoreError`, the same :mod:`sqlite3` error class, or :class:`WriterError`.
+
+The child ignores SIGINT (Ctrl-C stops the crawl, which then finishes its writes and closes
+the pipe) and ends when its stdin closes — also when the crawl process is killed, after the
+request it is running (each write is one transaction, so a killed crawl leaves whole items).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import pickle
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from store.db import Store
+from store.errors import StoreError
+
+HEADER = struct.Struct(">I")
+# What the crawl may ask of the store (a request naming anything else is refused).
+METHODS = frozenset(
+    {
+        "limit_pages",
+        "begin_crawl",
+        "save_article",
+        "save_listing",
+        "save_fetch",
+        "finish_crawl",
+        "summary",
+    }
+)
+
+
+# A pipe holds 64 kB by default, less than one article's page: the crawl's loop would then
+# pass each request on in several turns while the writer waits. Linux lets a process widen its
+# pipes to /proc/sys/fs/pipe-max-size (1 MB unless changed): several articles then fit.
+PIPE_SIZE = 1 << 20
+
+
+def widen_pipe(fd: int, size: int = PIPE_SIZE) -> int:
+    """Ask for a pipe buffer of ``size`` bytes on ``fd``; the size it has (unchanged where the
+    system refuses or has no such setting)."""
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    getter = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if setter is None or getter is None:
+        return 0
+    with contextlib.suppress(OSError):  # refused: the pipe keeps its size, which works
+        fcntl.fcntl(fd, setter, size)
+    return int(fcntl.fcntl(fd, getter))
+
+
+class WriterError(RuntimeError):
+    """The writer process failed outside the store's own errors, or is gone."""
+
+
+def frame(message: Any) -> bytes:
+    """``message`` pickled, behind its length."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+def read_frame(stream: BinaryIO) -> Any | None:
+    """The next message on ``stream``; None at its end (a cut-off frame counts as the end)."""
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)  # frames come only from the crawl that started us
+
+
+def error_reply(error: BaseException) -> tuple[str, str, str]:
+    """The reply that carries ``error`` back to the crawl."""
+    if isinstance(error, StoreError):
+        return ("error", "StoreError", str(error))
+    if isinstance(error, sqlite3.Error):
+        return ("error", f"sqlite3.{type(error).__name__}", str(error))
+    return ("error", type(error).__name__, str(error))
+
+
+def reraise(kind: str, message: str) -> BaseException:
+    """The exception a reply's error becomes in the crawl."""
+    if kind == "StoreError":
+        return StoreError(message)
+    if kind.startswith("sqlite3."):
+        cls = getattr(sqlite3, kind.removeprefix("sqlite3."), sqlite3.Error)
+        if isinstance(cls, type) and issubclass(cls, sqlite3.Error):
+            return cls(message)
+        return sqlite3.Error(message)
+    return WriterError(f"store writer: {kind}: {message}")
+
+
+def serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    """Answer requests until ``requests`` ends, then close the store."""
+    store: Store | None = None
+    try:
+        while (request := read_frame(requests)) is not None:
+            method, args = request
+            try:
+                if method == "open":
+                    if store is not None:
+                        raise WriterError("the store is already open")
+                    store = Store(*args)
+                    result: Any = None
+                elif method not in METHODS or store is None:
+                    raise WriterError(f"not a store request: {method!r}")
+                else:
+                    result = getattr(store, method)(*args)
+                reply: tuple[Any, ...] = ("ok", result)
+            except Exception as error:  # every failure goes back to the crawl, which decides
+                reply = error_reply(error)
+            replies.write(frame(reply))
+            replies.flush()
+    finally:
+        if store is not None:
+            store.close()
+
+
+def main() -> int:
+    """``python -m store.writer [PATH]``: serve the crawl that started this process (PATH,
+    the store's, only shows in ``ps``; the crawl's first request names the store)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stdout = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but replies may reach the pipe
+    serve(sys.stdin.buffer, stdout)
+    return 0
+
+
+class _Replies(asyncio.Protocol):
+    """Reads the child's replies and settles the waiting requests, in order."""
+
+    def __init__(self, client: WriterClient) -> None:
+        self.client = client
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= HEADER.size:
+            (size,) = HEADER.unpack_from(self.buffer)
+            end = HEADER.size + size
+            if len(self.buffer) < end:
+                return
+            reply = pickle.loads(self.buffer[HEADER.size : end])  # replies of our own child
+            del self.buffer[:end]
+            self.client._settle(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.client._lost(exc)
+
+
+class WriterClient:
+    """The crawl's side: starts ``python -m store.writer`` and sends it the store calls.
+
+    Use it from coroutines on the running asyncio loop (Scrapy's asyncio reactor):
+    ``client = await WriterClient.start(path)``, ``await client.call("save_article", fetch,
+    record)``, ``await client.close()``.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.pending: deque[asyncio.Future[Any]] = deque()
+        self.gone: str | None = None
+        self.transport: asyncio.WriteTransport | None = None
+
+    @classmethod
+    async def start(cls, path: str | Path) -> WriterClient:
+        """Start the writer process and open the store at ``path`` in it."""
+        env = dict(os.environ)
+        # the child imports this project as the crawl did, wherever it was started from
+        roots = [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, roots))
+        process = subprocess.Popen(
+            # the path is for ``ps`` only: the store is opened by the first request
+            [sys.executable, "-m", "store.writer", str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        client = cls(process)
+        loop = asyncio.get_running_loop()
+        assert process.stdin is not None and process.stdout is not None
+        widen_pipe(process.stdin.fileno())
+        client.transport, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)
+        await loop.connect_read_pipe(lambda: _Replies(client), process.stdout)
+        await client.call("open", str(path))
+        return client
+
+    def call(self, method: str, *args: Any) -> asyncio.Future[Any]:
+        """Send one request; the future settles with its result or raises its error."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.gone is not None or self.transport is None or self.transport.is_closing():
+            future.set_exception(WriterError(f"the store writer is gone ({self.gone})"))
+            return future
+        self.pending.append(future)
+        self.transport.write(frame((method, args)))
+        return future
+
+    def _settle(self, reply: tuple[Any, ...]) -> None:
+        future = self.pending.popleft()
+        if future.done():
+            return
+        if reply[0] == "ok":
+            future.set_result(reply[1])
+        else:
+            future.set_exception(reraise(reply[1], reply[2]))
+
+    def _lost(self, exc: Exception | None) -> None:
+        self.gone = f"it exited with {self.process.poll()}" if exc is None else str(exc)
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(WriterError(f"the store writer is gone ({self.gone})"))
+
+    async def close(self) -> int:
+        """Close the pipe (the child closes the store and exits); its exit status."""
+        if self.transport is not None:
+            self.transport.close()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.process.wait)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
