@@ -5,8 +5,8 @@
 runs the crawls in subprocesses as a user would, and prints one table: each figure, its
 baseline, the ratio and the goal, with the machine's core count and Python version. Times are
 ``time.perf_counter`` medians of ``--repeat`` runs; peak memory is the crawl's: the ``ru_maxrss``
-of the crawl process plus that of its store writer process, as the OS reports them
-(``getrusage``, printed by ``benchmarks.timing``; ``os.wait4`` where a crawl has no writer).
+of the crawl process plus the ``VmHWM`` of its store writer process, as the OS reports them
+(printed by ``benchmarks.timing``).
 """
 
 from __future__ import annotations
@@ -113,18 +113,17 @@ def run_scrapy(args: list[str], cwd: Path, log: Path) -> CrawlRun:
     with log.open("w") as out, log.with_suffix(".err").open("w") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=scrapy_env(), stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        process.wait()
         wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         tail = log.with_suffix(".err").read_text()[-3000:]
         raise RuntimeError(f"scrapy {' '.join(args)} failed ({process.returncode}):\n{tail}")
     mark = read_mark(log.read_text())
-    # two processes' peaks added: an upper bound of their peak together, never an undercount
+    # Two processes' peaks added: an upper bound of their peak together. (The crawl's children's
+    # ``ru_maxrss`` would not do: it counts the pages a child shared with the crawl between
+    # fork and exec.)
     peak = mark["rss_kb"] + mark["writer_rss_kb"]
-    return CrawlRun(
-        mark["seconds"], wall, max(peak, usage.ru_maxrss), mark["items"], mark["responses"]
-    )
+    return CrawlRun(mark["seconds"], wall, peak, mark["items"], mark["responses"])
 
 
 def crawl(plan: Plan, site: Path, store: Path, *extra: str) -> CrawlRun:

@@ -4,9 +4,9 @@
 ``BENCH {"seconds": ..., "items": ..., "responses": ..., "rss_kb": ..., "writer_rss_kb": ...}``
 on stdout when the engine stops: the time from the spider's opening to its closing
 (``time.perf_counter``), so the process's start-up (imports, settings, the replay handler's
-index) is measured apart from the crawl; and the peak resident memory of the crawl process and
-of the store's writer process (``getrusage``; the writer has exited by then), which together
-are the crawl's memory.
+index) is measured apart from the crawl; and the peak resident memory of the crawl process
+(``getrusage``) and of the store's writer process (its ``VmHWM``, which the storage pipeline
+reads before the writer exits and keeps in the stats), which together are the crawl's memory.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
+from pipelines.storage import STAT_WRITER_PEAK_RSS
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
 
 MARK = "BENCH "
 
@@ -31,6 +34,7 @@ class CrawlTimer:
         self.crawler = crawler
         self.started = time.perf_counter()
         self.line: dict[str, Any] = {}
+        self.stats: StatsCollector
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlTimer:
@@ -49,6 +53,7 @@ class CrawlTimer:
         """Stop the clock."""
         stats = self.crawler.stats
         assert stats is not None
+        self.stats = stats
         self.line = {
             "seconds": time.perf_counter() - self.started,
             "reason": reason,
@@ -61,7 +66,8 @@ class CrawlTimer:
         line = {
             **self.line,
             "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            "writer_rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+            # as the storage pipeline read it before the writer exited (0: no writer)
+            "writer_rss_kb": int(self.stats.get_value(STAT_WRITER_PEAK_RSS, 0)),
         }
         print(MARK + json.dumps(line), flush=True)
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+STAT_WRITER_PEAK_RSS = "store/writer/peak_rss_kb"
 SOFTWARE = ("wirearchive", "scrapy", "sqlite-utils", "itemadapter", "w3lib", "parsel", "lxml")
 # Settings that shape what a run fetched, kept with the crawl.
 RECORDED_SETTINGS = (
@@ -189,6 +190,9 @@ class StoragePipeline:
             return
         stats = self.crawler.stats
         assert stats is not None
+        peak = writer.peak_rss_kb()
+        if peak is not None:
+            stats.set_value(STAT_WRITER_PEAK_RSS, peak)
         all_stats = {k: v if isinstance(v, int | float | str) else str(v)
                      for k, v in stats.get_stats().items()}  # fmt: skip
         run = crawl_id(self.crawler)

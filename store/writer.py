@@ -236,6 +236,20 @@ class WriterClient:
             if not future.done():
                 future.set_exception(WriterError(f"the store writer is gone ({self.gone})"))
 
+    def peak_rss_kb(self) -> int | None:
+        """The writer process's peak resident memory so far (``VmHWM``, Linux), in kB.
+
+        Read from ``/proc`` while it runs: its ``ru_maxrss`` after it exits would count the
+        crawl process's pages it shared between ``fork`` and ``exec``."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return None
+
     async def close(self) -> int:
         """Close the pipe (the child closes the store and exits); its exit status."""
         if self.transport is not None:

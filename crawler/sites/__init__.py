@@ -6,10 +6,8 @@ recognizes the page, so a layout change is a new class beside the old one.
 
 from __future__ import annotations
 
-from parsel import Selector
-
 from crawler.sites.model import ArticlePage, ListingPage
-from crawler.sites.platform import ListingV1, PlatformV1, UnparseablePage
+from crawler.sites.platform import ListingV1, PlatformV1, UnparseablePage, html_root
 
 ARTICLE_PARSERS = (PlatformV1,)
 
@@ -18,9 +16,9 @@ __all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing
 
 def parse_article(url: str, html: str) -> ArticlePage:
     """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none."""
-    page = Selector(text=html)  # parsed once, for the version check and the parser alike
+    root = html_root(html)  # parsed once, for the version check and the parser alike
     for parser in ARTICLE_PARSERS:
-        recognized = parser.recognize(url, page)
+        recognized = parser.recognize(url, root)
         if recognized is not None:
             return recognized.parse()
     raise UnparseablePage("no parser recognizes this page's layout")

@@ -2,7 +2,8 @@
 
 Pure code: HTML text and its URL in, :mod:`crawler.sites.model` data out. One class per
 layout version of the platform (as Fundus does); :func:`crawler.sites.parse_article` picks the
-one whose ``recognize`` accepts the page. Selectors are compiled once, as class attributes.
+one whose ``recognize`` accepts the page. Selectors are compiled once, as class attributes,
+and run on lxml's tree directly (:class:`Css`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, timedelta, timezone
+from typing import Any, TypeAlias
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
-from parsel import Selector, SelectorList
+from parsel.csstranslator import css2xpath
 
 from crawler.sites import dates
 from crawler.sites.model import (
@@ -82,25 +84,63 @@ BLOCK_KINDS: dict[str, BlockKind] = {
 }
 
 
-# Compiled once and run on lxml nodes directly: parsel would wrap every text node it returns.
-_VISIBLE_TEXT = etree.XPath(
-    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]",
-    smart_strings=False,
+Node: TypeAlias = etree._Element
+
+
+def html_root(html: str) -> Node:
+    """The lxml tree of a page's text, built as parsel builds it for HTML (NULs dropped, outer
+    whitespace stripped, UTF-8 into lxml's HTML parser in recover mode, huge pages allowed)."""
+    body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    root = etree.fromstring(body, parser=parser)
+    return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+
+
+class Css:
+    """A CSS selector compiled once to XPath (parsel's translation: ``::text`` and
+    ``::attr(name)`` work) and run on lxml nodes directly: no wrapper object per node found,
+    no XPath compiled per call."""
+
+    def __init__(self, css: str) -> None:
+        self.css = css
+        self.xpath = etree.XPath(css2xpath(css), smart_strings=False)
+
+    def all(self, *nodes: Node) -> list[Any]:
+        """What the selector finds under each of ``nodes`` (each node included), in order."""
+        if len(nodes) == 1:
+            return list(self.xpath(nodes[0]))
+        return [found for node in nodes for found in self.xpath(node)]
+
+    def first(self, *nodes: Node) -> Any | None:
+        """The first thing the selector finds under ``nodes``, or None."""
+        for node in nodes:
+            found = self.xpath(node)
+            if found:
+                return found[0]
+        return None
+
+
+def _xpath(query: str) -> etree.XPath:
+    return etree.XPath(query, smart_strings=False)
+
+
+# Compiled once and run on lxml nodes directly.
+_VISIBLE_TEXT = _xpath(
+    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
 )
 
 
-def visible_text(node: Selector | SelectorList[Selector]) -> str:
-    """The normalized text a reader sees in ``node`` (scripts and styles left out)."""
-    nodes = node if isinstance(node, SelectorList) else [node]
-    parts = [text for one in nodes for text in _VISIBLE_TEXT(one.root)]
+def visible_text(*nodes: Node) -> str:
+    """The normalized text a reader sees in ``nodes`` (scripts and styles left out)."""
+    parts = [text for node in nodes for text in _VISIBLE_TEXT(node)]
     return normalize_text(" ".join(parts))
 
 
-def _first_text(node: Selector | SelectorList[Selector], css: str) -> str | None:
-    found = node.css(css)
-    if not found:
+def _first_text(css: Css, *nodes: Node) -> str | None:
+    found = css.first(*nodes)
+    if found is None:
         return None
-    return visible_text(found[0]) or None
+    return visible_text(found) or None
 
 
 def is_dateline(text: str) -> bool:
@@ -125,71 +165,75 @@ class PlatformV1:
     name = "platform"
     version = "1.0"
 
-    ARTICLE = "div.article[data-article-id]"
-    HEADER = ".article__header"
-    TITLE = "h1.article__title, div.article__title"
-    LEAD = ".article__announce-text"
-    MAIN_MEDIA = ".article__announce .media"
-    BODY_BLOCKS = ".article__body > .article__block"
-    DATE_VISIBLE = ".article__info-date > a"
-    DATE_MODIFIED = ".article__info-date-modified"
-    AUTHORS = ".article__author-name"
-    TAGS = "ul.tags li.tag a, .article__tags a.article__tags-item"
-    MEDIA_IMAGE = "img"
-    MEDIA_CAPTION = ".media__description, .media__title"
-    MEDIA_CREDIT = ".media__copyright-item.m-copyright, .photoview__copyright"
-    GALLERY_ITEM = ".article__photo-item"
-    GALLERY_CAPTION = ".article__photo-item-text"
-    RELATED_LINK = "a.article__article-link"
-    RELATED_TITLE = ".article__article-title"
-    RELATED_DATE = ".elem-info__date"
-    QUOTE_TEXT = ".article__quote-text"
-    QUOTE_INFO = ".article__quote-info"
-    LIST_ITEM = "li"
-    TABLE_ROW = "tr"
-    TEXT = ".article__text"
+    ARTICLE = Css("div.article[data-article-id]")
+    HEADER = Css(".article__header")
+    TITLE = Css("h1.article__title, div.article__title")
+    LEAD = Css(".article__announce-text")
+    MAIN_MEDIA = Css(".article__announce .media")
+    BODY_BLOCKS = Css(".article__body > .article__block")
+    DATE_VISIBLE = Css(".article__info-date > a")
+    DATE_MODIFIED = Css(".article__info-date-modified")
+    AUTHORS = Css(".article__author-name")
+    TAGS = Css("ul.tags li.tag a, .article__tags a.article__tags-item")
+    MEDIA_IMAGE = Css("img")
+    MEDIA_CAPTION = Css(".media__description, .media__title")
+    MEDIA_CREDIT = Css(".media__copyright-item.m-copyright, .photoview__copyright")
+    GALLERY_ITEM = Css(".article__photo-item")
+    GALLERY_CAPTION = Css(".article__photo-item-text")
+    RELATED_LINK = Css("a.article__article-link")
+    RELATED_TITLE = Css(".article__article-title")
+    RELATED_DATE = Css(".elem-info__date")
+    QUOTE_TEXT = Css(".article__quote-text")
+    QUOTE_INFO = Css(".article__quote-info")
+    LIST_ITEM = Css("li")
+    TABLE_ROW = Css("tr")
+    TEXT = Css(".article__text")
+    IFRAME = Css("iframe")
+    QUOTE_LINKS = Css("blockquote a::attr(href)")
+    QUOTE_CLASS = Css("blockquote::attr(class)")
+    HEAD_METAS = _xpath("/html/head/meta[@content]")
+    CANONICAL = _xpath("/html/head/link[@rel='canonical']/@href")
+    LANG = _xpath("/html/@lang")
+    MICRODATA = _xpath(".//*[contains(@class,'article__meta')]//*[@itemprop=$p]/text()")
+    OPENING = _xpath("./*[1][self::strong or self::b]")
+    BEFORE_OPENING = _xpath("./*[1]/preceding-sibling::text()")
 
     @classmethod
-    def applies_to(cls, page: Selector) -> bool:
-        """Whether the page is in this design."""
-        return bool(page.css(cls.ARTICLE))
-
-    @classmethod
-    def recognize(cls, url: str, page: Selector) -> PlatformV1 | None:
+    def recognize(cls, url: str, root: Node) -> PlatformV1 | None:
         """The parser of a parsed page if it is in this design, else None (one search)."""
-        candidates = page.css(cls.ARTICLE)
-        return cls(url, "", page, candidates) if candidates else None
+        candidates = cls.ARTICLE.all(root)
+        return cls(url, "", root, candidates) if candidates else None
 
     def __init__(
         self,
         url: str,
         html: str,
-        page: Selector | None = None,
-        candidates: SelectorList[Selector] | None = None,
+        root: Node | None = None,
+        candidates: list[Node] | None = None,
     ) -> None:
-        """The parser of one page (``page``: ``html`` already parsed; ``candidates``: its
+        """The parser of one page (``root``: ``html`` already parsed; ``candidates``: its
         ``div.article`` elements, already found)."""
         self.url = url
         self.site = site_for(url)
-        self.page = page if page is not None else Selector(text=html)
+        self.root = root if root is not None else html_root(html)
         self.article = self._scope(candidates)
-        self.header = self.article.css(self.HEADER)
+        self.header = self.HEADER.all(self.article)
         self._metas: dict[str, list[str]] | None = None
         self._claims: list[DateClaim] | None = None
 
     # -- scoping -----------------------------------------------------------------------
 
-    def _scope(self, candidates: SelectorList[Selector] | None = None) -> Selector:
+    def _scope(self, candidates: list[Node] | None = None) -> Node:
         """The one ``div.article`` whose id matches the URL (later ones are infinite scroll)."""
         if candidates is None:
-            candidates = self.page.css(self.ARTICLE)
+            candidates = self.ARTICLE.all(self.root)
         if not candidates:
             raise UnparseablePage("no div.article[data-article-id] on the page")
         wanted = article_id_from_url(self.url)
         if wanted is None:
             return candidates[0]
         for candidate in candidates:
-            if candidate.attrib.get("data-article-id") == wanted:
+            if candidate.get("data-article-id") == wanted:
                 return candidate
         raise UnparseablePage(f"no div.article with data-article-id={wanted} (the URL's id)")
 
@@ -203,7 +247,7 @@ class PlatformV1:
     def _read_metas(self) -> dict[str, list[str]]:
         """Every head meta's raw content by its ``property`` and by its ``name``."""
         metas: dict[str, list[str]] = {}
-        for meta in self.page.root.xpath("/html/head/meta[@content]"):
+        for meta in self.HEAD_METAS(self.root):
             attrib = meta.attrib
             for key in dict.fromkeys((attrib.get("property"), attrib.get("name"))):
                 if key is not None:
@@ -219,6 +263,10 @@ class PlatformV1:
             return None
         return urljoin(self.url, href.strip())
 
+    def _first_of(self, query: etree.XPath, node: Node, **variables: Any) -> str | None:
+        found = query(node, **variables)
+        return found[0] if found else None
+
     # -- the page ----------------------------------------------------------------------
 
     def parse(self) -> ArticlePage:
@@ -232,15 +280,13 @@ class PlatformV1:
         claims = self.date_claims()
         return ArticlePage(
             url=self.url,
-            canonical_url=self._absolute(
-                self.page.xpath("/html/head/link[@rel='canonical']/@href").get()
-            ),
-            article_id=self.article.attrib.get("data-article-id"),
+            canonical_url=self._absolute(self._first_of(self.CANONICAL, self.root)),
+            article_id=self.article.get("data-article-id"),
             site=self.site.host,
             section=self._meta_one("analytics:rubric") or self._meta_one("article:section"),
             language=self.language(),
             title=title,
-            lead=_first_text(self.header, self.LEAD),
+            lead=_first_text(self.LEAD, *self.header),
             authors=self.authors(),
             dates=claims,
             published_at=pick_date(claims, "published"),
@@ -253,18 +299,18 @@ class PlatformV1:
 
     def title(self) -> str | None:
         """The headline shown above the article."""
-        return _first_text(self.header, self.TITLE)
+        return _first_text(self.TITLE, *self.header)
 
     def language(self) -> str | None:
         """The page's language as a short code ("en", "ru")."""
-        lang = self.page.xpath("/html/@lang").get() or self._meta_one("og:locale")
+        lang = self._first_of(self.LANG, self.root) or self._meta_one("og:locale")
         if not lang:
             return None
         return lang.replace("_", "-").split("-")[0].lower() or None
 
     def authors(self) -> list[str]:
         """Named authors: the visible byline, else ``article:author`` unless it is the publisher."""
-        visible = [visible_text(a) for a in self.header.css(self.AUTHORS)]
+        visible = [visible_text(a) for a in self.AUTHORS.all(*self.header)]
         names = [n for n in visible if n]
         if names:
             return names
@@ -274,8 +320,8 @@ class PlatformV1:
     def tags(self) -> list[Tag]:
         """The tags listed under the article, else those of the ``article:tag`` metas."""
         found = [
-            Tag(name=visible_text(a), url=self._absolute(a.attrib.get("href")))
-            for a in self.article.css(self.TAGS)
+            Tag(name=visible_text(a), url=self._absolute(a.get("href")))
+            for a in self.TAGS.all(self.article)
         ]
         found = [t for t in found if t.name]
         if found:
@@ -306,19 +352,17 @@ class PlatformV1:
             claims.append(
                 DateClaim("published", dates.parse_epoch(p_ts), p_ts, "meta:analytics:p_ts")
             )
-        visible = _first_text(self.header, self.DATE_VISIBLE)
+        visible = _first_text(self.DATE_VISIBLE, *self.header)
         if visible:
             claims.append(
                 DateClaim("published", dates.parse_visible(visible, tz), visible, "visible")
             )
-        modified = _first_text(self.header, self.DATE_MODIFIED)
+        modified = _first_text(self.DATE_MODIFIED, *self.header)
         if modified:
             raw = modified
             claims.append(DateClaim("modified", dates.parse_visible(raw, tz), raw, "visible"))
         for kind, prop in (("published", "datePublished"), ("modified", "dateModified")):
-            raw = self.article.xpath(
-                ".//*[contains(@class,'article__meta')]//*[@itemprop=$p]/text()", p=prop
-            ).get()
+            raw = self._first_of(self.MICRODATA, self.article, p=prop)
             if raw and raw.strip():
                 raw = raw.strip()
                 claims.append(DateClaim(kind, dates.parse_meta(raw, tz), raw, "microdata"))  # type: ignore[arg-type]
@@ -329,20 +373,18 @@ class PlatformV1:
     def blocks(self) -> list[Block]:
         """The main photo (if any) and every body block, in page order."""
         blocks: list[Block] = []
-        main = self.header.css(self.MAIN_MEDIA)
-        if main:
-            blocks.append(Block("media", 0, images=[self._image(main[0])], in_header=True))
+        main = self.MAIN_MEDIA.first(*self.header)
+        if main is not None:
+            blocks.append(Block("media", 0, images=[self._image(main)], in_header=True))
         # related items print no year: they are dated from the article's own publication
         published = pick_date(self.date_claims(), "published")
-        for node in self.article.css(self.BODY_BLOCKS):
+        for node in self.BODY_BLOCKS.all(self.article):
             first_text = not any(b.kind == "text" for b in blocks)
             blocks.append(self._block(node, len(blocks), published, first_text))
         return blocks
 
-    def _block(
-        self, node: Selector, position: int, published: str | None, first_text: bool
-    ) -> Block:
-        data_type = (node.attrib.get("data-type") or "").strip().lower()
+    def _block(self, node: Node, position: int, published: str | None, first_text: bool) -> Block:
+        data_type = (node.get("data-type") or "").strip().lower()
         kind = BLOCK_KINDS.get(data_type, "unknown")
         if kind == "text":
             return self._text_block(node, position, first_text)
@@ -350,18 +392,18 @@ class PlatformV1:
             return Block(
                 "quote",
                 position,
-                text=_first_text(node, self.QUOTE_TEXT) or visible_text(node),
-                attribution=_first_text(node, self.QUOTE_INFO),
+                text=_first_text(self.QUOTE_TEXT, node) or visible_text(node),
+                attribution=_first_text(self.QUOTE_INFO, node),
             )
         if kind in ("list", "table"):
-            rows = node.css(self.LIST_ITEM if kind == "list" else self.TABLE_ROW)
+            rows = (self.LIST_ITEM if kind == "list" else self.TABLE_ROW).all(node)
             items = [t for t in (visible_text(r) for r in rows) if t]
             return Block(kind, position, text="\n".join(items), items=items)
         if kind == "media":
             return Block("media", position, images=[self._image(node)])
         if kind == "gallery":
             images = [
-                self._image(item, self.GALLERY_CAPTION) for item in node.css(self.GALLERY_ITEM)
+                self._image(item, self.GALLERY_CAPTION) for item in self.GALLERY_ITEM.all(node)
             ]
             return Block("gallery", position, images=images)
         if kind == "related":
@@ -372,51 +414,51 @@ class PlatformV1:
             return Block("banner", position, text=visible_text(node))
         return Block(kind, position, text=visible_text(node))
 
-    def _text_block(self, node: Selector, position: int, first_text: bool) -> Block:
-        text_node = node.css(self.TEXT) or node
-        text = visible_text(text_node)
+    def _text_block(self, node: Node, position: int, first_text: bool) -> Block:
+        text_nodes = self.TEXT.all(node) or [node]
+        text = visible_text(*text_nodes)
         dateline = None
         if first_text:
-            opening = text_node.xpath("./*[1][self::strong or self::b]")
-            before = text_node.xpath("./*[1]/preceding-sibling::text()").getall()
+            opening = [found for n in text_nodes for found in self.OPENING(n)]
+            before = [found for n in text_nodes for found in self.BEFORE_OPENING(n)]
             if opening and not normalize_text("".join(before)):
                 candidate = visible_text(opening[0])
                 if is_dateline(candidate):
                     dateline = candidate
         return Block("text", position, text=text, dateline=dateline)
 
-    def _image(self, node: Selector, caption_css: str | None = None) -> Image:
-        img = node.css(self.MEDIA_IMAGE)
-        src = (img.attrib.get("src") or img.attrib.get("data-src")) if img else None
+    def _image(self, node: Node, caption: Css | None = None) -> Image:
+        img = self.MEDIA_IMAGE.first(node)
+        src = (img.get("src") or img.get("data-src")) if img is not None else None
         return Image(
             image_url=self._absolute(src),
-            caption=_first_text(node, caption_css or self.MEDIA_CAPTION),
-            credit=_first_text(node, self.MEDIA_CREDIT),
+            caption=_first_text(caption or self.MEDIA_CAPTION, node),
+            credit=_first_text(self.MEDIA_CREDIT, node),
         )
 
-    def _related_block(self, node: Selector, position: int, published: str | None) -> Block:
-        link = node.css(self.RELATED_LINK)
-        href = self._absolute(link.attrib.get("href")) if link else None
-        raw = _first_text(node, self.RELATED_DATE)
+    def _related_block(self, node: Node, position: int, published: str | None) -> Block:
+        links = self.RELATED_LINK.all(node)
+        href = self._absolute(links[0].get("href")) if links else None
+        raw = _first_text(self.RELATED_DATE, node)
         return Block(
             "related",
             position,
-            text=visible_text(link) if link else visible_text(node),
+            text=visible_text(*links) if links else visible_text(node),
             url=strip_tracking(href) if href else None,
-            title=_first_text(node, self.RELATED_TITLE),
+            title=_first_text(self.RELATED_TITLE, node),
             published_raw=raw,
             published_at=dates.parse_day_month(raw, self.site.timezone, published) if raw else None,
         )
 
-    def _embed_block(self, node: Selector, position: int) -> Block:
-        iframe = node.css("iframe")
-        if iframe:
-            url = self._absolute(iframe.attrib.get("src"))
-            provider = iframe.attrib.get("title") or urlsplit(url or "").hostname
+    def _embed_block(self, node: Node, position: int) -> Block:
+        iframe = self.IFRAME.first(node)
+        if iframe is not None:
+            url = self._absolute(iframe.get("src"))
+            provider = iframe.get("title") or urlsplit(url or "").hostname
         else:
-            links = node.css("blockquote a::attr(href)").getall()
+            links = self.QUOTE_LINKS.all(node)
             url = self._absolute(links[-1]) if links else None
-            quote_class = node.css("blockquote::attr(class)").get() or ""
+            quote_class = self.QUOTE_CLASS.first(node) or ""
             provider = quote_class.split("-")[0] or None
         return Block("embed", position, text=visible_text(node), url=url, title=provider)
 
@@ -445,37 +487,37 @@ class ListingV1:
     name = "platform-listing"
     version = "1.0"
 
-    ITEM = "div.list__item"
-    LINK = "a.list__title"
-    DATE = ".list__date"
-    DATE_TEXT = "span.date"
-    MORE = "div.list__more::attr(data-url)"
-    NEXT = "div.list-items-loaded::attr(data-next-url)"
+    ITEM = Css("div.list__item")
+    LINK = Css("a.list__title")
+    DATE = Css(".list__date")
+    DATE_TEXT = Css("span.date")
+    MORE = Css("div.list__more::attr(data-url)")
+    NEXT = Css("div.list-items-loaded::attr(data-next-url)")
 
     def __init__(self, url: str, html: str) -> None:
         self.url = url
         self.site = site_for(url)
-        self.page = Selector(text=html)
+        self.root = html_root(html)
 
     def parse(self) -> ListingPage:
         """Every listed article in order, and the next chunk's URL (None on the last)."""
         entries: list[ListingEntry] = []
-        for item in self.page.css(self.ITEM):
-            link = item.css(self.LINK)
-            href = link.attrib.get("href") if link else None
+        for item in self.ITEM.all(self.root):
+            links = self.LINK.all(item)
+            href = links[0].get("href") if links else None
             if not href:
                 continue
             listed_raw, listed_at = self._date(item)
             entries.append(
                 ListingEntry(
                     url=article_identity(urljoin(self.url, href.strip())),
-                    title=visible_text(link) or None,
+                    title=visible_text(*links) or None,
                     listed_at=listed_at,
                     listed_raw=listed_raw,
                     position=len(entries),
                 )
             )
-        next_href = self.page.css(self.NEXT).get() or self.page.css(self.MORE).get()
+        next_href = self.NEXT.first(self.root) or self.MORE.first(self.root)
         return ListingPage(
             url=self.url,
             entries=entries,
@@ -484,12 +526,12 @@ class ListingV1:
             parser_version=self.version,
         )
 
-    def _date(self, item: Selector) -> tuple[str | None, str | None]:
-        date = item.css(self.DATE)
-        epoch = date.attrib.get("data-unixtime") if date else None
+    def _date(self, item: Node) -> tuple[str | None, str | None]:
+        date = self.DATE.first(item)
+        epoch = date.get("data-unixtime") if date is not None else None
         if epoch:
             return epoch, dates.parse_epoch(epoch)
-        text = _first_text(item, self.DATE_TEXT)
+        text = _first_text(self.DATE_TEXT, item)
         if text:
             return text, dates.parse_visible(text, self.site.timezone)
         return None, None
