@@ -43,7 +43,7 @@ from benchmarks.timing import read_mark  # noqa: E402
 from crawler.fixtures import SIDECAR_SUFFIX, index_sidecars  # noqa: E402
 from crawler.sites import parse_article  # noqa: E402
 from pipelines.boilerplate import split_article  # noqa: E402
-from pipelines.hashing import block_sha256, canonical_text, text_sha256  # noqa: E402
+from pipelines.reparse import ReparseCounts, format_counts, reparse_store  # noqa: E402
 from store.db import Store  # noqa: E402
 from store.export import iter_article_lines  # noqa: E402
 
@@ -233,43 +233,20 @@ def boilerplate_total(plan: Plan, indexes: Iterable[int]) -> int:
     )
 
 
-def reparse(store_path: Path, limit: int | None = None) -> tuple[int, int]:
-    """Re-derive stored articles from their raw bodies; return (articles, text hash matches).
-
-    The closest equivalent of a ``store reparse`` command: read each current version's raw
-    body from the store, decompress, parse, split, hash the blocks and the canonical text,
-    and compare with the stored ``text_sha256``.
-    """
-    query = """
-        SELECT a.url, v.text_sha256, b.compression, b.data
-        FROM articles AS a
-        JOIN versions AS v ON v.id = a.current_version_id
-        JOIN bodies AS b ON b.sha256 = v.raw_sha256
-        ORDER BY v.id
-    """
-    if limit is not None:
-        query += f" LIMIT {int(limit)}"
-    done = matches = 0
-    with sqlite3.connect(store_path) as conn:
-        for url, stored_hash, compression, data in conn.execute(query):
-            assert compression == "zlib"
-            html = zlib.decompress(data).decode("utf-8")
-            page = parse_article(url, html)
-            split = split_article(page)
-            for block in page.blocks:
-                block_sha256(block.text)
-            canonical = canonical_text(
-                title=page.title,
-                lead=page.lead,
-                dateline=split.dateline,
-                body=split.body,
-                captions=split.captions,
-                related_links=split.related_links,
-                tags=[tag.name for tag in page.tags],
-            )
-            done += 1
-            matches += text_sha256(canonical) == stored_hash
-    return done, matches
+def timed_reparse(store_path: Path, scratch: Path, repeat: int) -> tuple[float, ReparseCounts]:
+    """``python -m store reparse`` (its own function, in this process, no progress lines) on a
+    fresh copy of ``store_path`` each time: the median time and the last run's counts."""
+    times, counts = [], ReparseCounts()
+    for _ in range(repeat):
+        copy = fresh(scratch)
+        for suffix in ("", "-wal"):
+            if Path(f"{store_path}{suffix}").exists():
+                shutil.copyfile(f"{store_path}{suffix}", f"{copy}{suffix}")
+        with Store(copy) as store:
+            started = time.perf_counter()
+            counts = reparse_store(store, progress_every=0)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times), counts
 
 
 def stored_pages(store_path: Path, limit: int) -> list[tuple[str, str]]:
@@ -421,20 +398,19 @@ def parser_figures(plan: Plan, site: Path) -> list[Figure]:
     ]  # fmt: skip
 
 
-def store_read_figures(plan: Plan, store: Path) -> list[Figure]:
-    """Re-parse from the store vs the parser alone, and JSONL export vs a plain SELECT."""
-    limit = min(plan.sample, plan.articles)
-    pages = stored_pages(store, limit)
+def store_read_figures(plan: Plan, store: Path, small_store: Path) -> list[Figure]:
+    """``store reparse`` vs the parser alone (on the N/10 store), and JSONL export vs a plain
+    SELECT (on the N store)."""
+    pages = stored_pages(small_store, small_size(plan))
     alone = median_time(lambda: [parse_article(url, html) for url, html in pages], plan.repeat)
-    reparsed = median_time(lambda: reparse(store, limit), plan.repeat)
-    done, matches = reparse(store, limit)
-    assert done == matches == len(pages), f"reparse: {matches} of {done} text hashes match"
+    reparsed, counts = timed_reparse(small_store, plan.workdir / "reparse.db", plan.repeat)
+    assert counts.pages == counts.unchanged == len(pages), f"reparse: {format_counts(counts)}"
     exported = median_time(lambda: export_jsonl(store), plan.repeat)
     selected = median_time(lambda: select_rows(store), plan.repeat)
     n = plan.articles
     return [
         ratio_figure(
-            f"reparse from the store, {limit} articles (benchmarks.run.reparse; "
+            f"store reparse, {len(pages)} articles (pipelines.reparse.reparse_store; "
             "baseline: parser alone)",
             len(pages) / reparsed, len(pages) / alone, lambda v: f"{v:,.0f} art/s", "≥ 0.7", 0.7,
         ),
@@ -498,7 +474,7 @@ def run(plan: Plan) -> list[Figure]:
     print("  parser, trafilatura", file=sys.stderr)
     parser_lines = parser_figures(plan, big)
     print("  reparse, export", file=sys.stderr)
-    read_lines = store_read_figures(plan, big_store)
+    read_lines = store_read_figures(plan, big_store, small_store)
     return [*crawl_lines[:1], *parser_lines, *crawl_lines[1:3], recrawl, *read_lines,
             crawl_lines[3], *figures]  # fmt: skip
 

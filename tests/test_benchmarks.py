@@ -89,7 +89,7 @@ def test_the_benchmark_runs_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixt
         "peak RSS of the crawl",
         "store size on disk",
         "re-crawl",
-        "reparse from the store",
+        "store reparse",
         "JSONL export",
     ):
         assert any(row.startswith(figure) for row in rows), figure
