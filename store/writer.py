@@ -40,6 +40,8 @@ from store.db import Store
 from store.errors import StoreError
 
 HEADER = struct.Struct(">I")
+# The Twisted reactor a crawl must run on: the client uses its asyncio loop.
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # What the crawl may ask of the store (a request naming anything else is refused).
 METHODS = frozenset(
     {
@@ -190,6 +192,13 @@ class WriterClient:
     @classmethod
     async def start(cls, path: str | Path) -> WriterClient:
         """Start the writer process and open the store at ``path`` in it."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise WriterError(
+                "the store writer needs a running asyncio loop: keep Scrapy's default "
+                f"TWISTED_REACTOR ({ASYNCIO_REACTOR})"
+            ) from None
         env = dict(os.environ)
         # the child imports this project as the crawl did, wherever it was started from
         roots = [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")]
@@ -202,7 +211,6 @@ class WriterClient:
             env=env,
         )
         client = cls(process)
-        loop = asyncio.get_running_loop()
         assert process.stdin is not None and process.stdout is not None
         widen_pipe(process.stdin.fileno())
         client.transport, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)

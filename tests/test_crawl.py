@@ -162,6 +162,16 @@ def test_bad_schedule_setting_is_a_one_line_error(tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()
 
 
+def test_another_reactor_is_a_one_line_error(tmp_path: Path) -> None:
+    reactor = "twisted.internet.epollreactor.EPollReactor"
+    run = run_crawl("-s", f"TWISTED_REACTOR={reactor}", "-s", f"STORE_PATH={tmp_path}/x.db")
+    assert run.returncode != 0
+    asyncio_reactor = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+    assert f"TWISTED_REACTOR must stay {asyncio_reactor}, not '{reactor}'" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_unknown_fixture_set_is_a_clear_error(tmp_path: Path) -> None:
     run = run_crawl("-s", "FIXTURES_REPLAY=fixtures/nope", "-s", f"STORE_PATH={tmp_path}/x.db")
     assert run.returncode != 0

@@ -227,3 +227,10 @@ def test_the_writer_ends_when_the_crawl_is_killed(tmp_path: Path) -> None:
             crawl.wait()
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_the_client_needs_a_running_loop(tmp_path: Path) -> None:
+    starting = WriterClient.start(tmp_path / "wire.db")
+    with pytest.raises(WriterError, match="TWISTED_REACTOR"):
+        starting.send(None)
+    assert not (tmp_path / "wire.db").exists()

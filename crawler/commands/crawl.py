@@ -18,6 +18,7 @@ from scrapy.exceptions import UsageError
 from crawler.fixtures import FixtureError, fixture_set_path
 from crawler.history import check_settings, parse_recheck
 from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
+from store.writer import ASYNCIO_REACTOR
 
 if TYPE_CHECKING:
     import argparse
@@ -68,6 +69,12 @@ class Command(ScrapyCrawl):
         parse_recheck(opts.spargs.get("recheck"))
         assert self.settings is not None
         check_settings(self.settings)
+        reactor = self.settings.get("TWISTED_REACTOR")
+        if reactor != ASYNCIO_REACTOR:
+            raise UsageError(
+                f"TWISTED_REACTOR must stay {ASYNCIO_REACTOR}, not {reactor!r}: the store's "
+                "writer process talks to the crawl through asyncio"
+            )
         quiet = QuietNetworkErrors()
         for name in QUIETED_LOGGERS:
             logging.getLogger(name).addFilter(quiet)
