@@ -202,6 +202,10 @@ def test_a_full_store_stops_the_crawl_with_earlier_items_intact(tmp_path: Path) 
     store = tmp_path / "w.db"
     run = replay(store, "-s", "STORE_MAX_PAGES=80")
     assert "stopping the crawl (store_full)" in run.stderr
+    # each dropped item is named in one short line, not printed whole (body and blocks)
+    assert "Dropped: store write failed" in run.stderr
+    assert "ArticleItem ok https://sputnikglobe.com/" in run.stderr
+    assert "body=b'" not in run.stderr
     (row,) = crawls(store)
     assert row["finish_reason"] == "store_full"
     assert problems(store) == []
