@@ -7,9 +7,9 @@ given back to the system when freed; below it, from the heap. But the threshold 
 first time such a mapping is freed, glibc raises the threshold to its size (up to 32 MB), so
 from then on every page's buffers are cut from the heap, between the small objects that live on
 (the duplicate filter's fingerprints, the store's and the engine's state). The heap then holds
-more and more free but resident memory as the crawl goes on: in a crawl of 20,000 recorded
-articles glibc's heap grew from 29 to 44 MB, 10–17 MB of it free (``mallinfo2``), where one of
-2,000 stayed at 29–33 MB.
+more and more free but resident memory as the crawl goes on: in crawls of 20,000 recorded
+articles glibc's heap grew from ~30 MB to 39–44 MB, 10–17 MB of it free (``mallinfo2``), where
+crawls of 2,000 stayed at 28–33 MB.
 
 ``MALLOC_MMAP_THRESHOLD`` (bytes, default 64 KiB) fixes the threshold with ``mallopt``, which
 also turns glibc's adjustment off: each page-sized buffer gets its own mapping and leaves
