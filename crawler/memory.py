@@ -1,7 +1,7 @@
 """How the crawl process uses memory: glibc's mmap threshold, set once at start-up.
 
 Every page a crawl handles passes through a few buffers of its size (the response body, its
-decoded text, the compressed copy the store writes: ~100–200 kB each for a news page). glibc
+decoded text, the copies the parser makes of it: ~100–200 kB each for a news page). glibc
 serves an allocation above its *mmap threshold* (128 kB at first) from a mapping of its own,
 given back to the system when freed; below it, from the heap. But the threshold is dynamic: the
 first time such a mapping is freed, glibc raises the threshold to its size (up to 32 MB), so
