@@ -24,6 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +113,9 @@ def checked_fixtures(path: Path) -> Iterator[tuple[Path, Fixture]]:
     """Every (sidecar, fixture) of a set, each checked; :class:`FixtureError` on the first bad
     one or when the set holds none."""
     found = False
-    for sidecar in sorted(path.glob(f"*{SIDECAR_SUFFIX}")):
+    # names, not Path objects, are kept while sorting: a fraction of the memory on a big set
+    for name in sorted(sidecar.name for sidecar in path.glob(f"*{SIDECAR_SUFFIX}")):
+        sidecar = path / name
         fixture = load_fixture(sidecar)
         if not fixture.body_path.is_file():
             raise FixtureError(f"{sidecar}: body file {fixture.body_path.name} is missing")
@@ -125,10 +130,77 @@ def index_fixture_set(path: Path) -> dict[str, Fixture]:
     return {replay_key(fixture.url): fixture for _, fixture in checked_fixtures(path)}
 
 
-def index_sidecars(path: Path) -> dict[str, str]:
-    """Every fixture's sidecar file name, by URL: the set's index in little memory (a few
-    hundred bytes a page, where the loaded fixtures take over a kilobyte)."""
-    return {replay_key(fixture.url): sidecar.name for sidecar, fixture in checked_fixtures(path)}
+def key_hash(key: str) -> int:
+    """The 64-bit hash a replay key is indexed by (BLAKE2b, stable across runs)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+class ReplayIndex:
+    """Every fixture's sidecar file name by replay key, in little memory at any size.
+
+    Only a 64-bit hash of each key is kept, in a sorted array, beside the sidecar names in one
+    bytes blob: about 24 bytes and the name's length a page, where a dict of key and name
+    strings took about half a kilobyte. :meth:`find` reads the sidecar and compares its URL's
+    key with the one asked for, so a hash shared by an unknown URL is never served, and two
+    recorded keys sharing a hash are both found. Where two sidecars record the same key, the
+    last one in name order wins, as in :func:`index_fixture_set`.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        hashes = array("Q")
+        ends = array("Q")
+        names = bytearray()
+        for sidecar, fixture in checked_fixtures(folder):
+            hashes.append(key_hash(replay_key(fixture.url)))
+            names += os.fsencode(sidecar.name)
+            ends.append(len(names))
+        self._names = bytes(names)
+        self._ends = ends
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)  # stable: name order kept
+        entries = array("Q")
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and hashes[order[stop]] == hashes[order[start]]:
+                stop += 1
+            entries.extend(self._distinct_keys(order[start:stop]))
+            start = stop
+        self._entries = entries  # positions in the blob, sorted by their key's hash
+        self._hashes = array("Q", (hashes[i] for i in entries))
+
+    def _distinct_keys(self, same_hash: list[int]) -> list[int]:
+        """Of entries sharing a hash (in name order), the last one of each distinct key."""
+        if len(same_hash) == 1:
+            return same_hash
+        by_key = {replay_key(load_fixture(self.folder / self._name(i)).url): i for i in same_hash}
+        return sorted(by_key.values())
+
+    def _name(self, entry: int) -> str:
+        """The sidecar name of an entry (its position in the blob)."""
+        start = self._ends[entry - 1] if entry else 0
+        return os.fsdecode(self._names[start : self._ends[entry]])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def find(self, url: str) -> Fixture | None:
+        """The recorded fixture of ``url`` (looked up by :func:`replay_key`), or None."""
+        key = replay_key(url)
+        wanted = key_hash(key)
+        position = bisect_left(self._hashes, wanted)
+        while position < len(self._hashes) and self._hashes[position] == wanted:
+            fixture = load_fixture(self.folder / self._name(self._entries[position]))
+            if fixture.url == url or replay_key(fixture.url) == key:
+                return fixture
+            position += 1
+        return None
+
+
+def index_sidecars(path: Path) -> ReplayIndex:
+    """The replay handler's index of a set: every sidecar checked now, kept as a name only
+    (a few dozen bytes a page, where the loaded fixtures take over a kilobyte)."""
+    return ReplayIndex(path)
 
 
 class ReplayDownloadHandler:
@@ -155,13 +227,12 @@ class ReplayDownloadHandler:
         """The recorded response for ``request.url``; a 404 where none was recorded."""
         stats = self.crawler.stats
         assert stats is not None
-        sidecar = self.index.get(replay_key(request.url))
-        if sidecar is None:
+        fixture = self.index.find(request.url)
+        if fixture is None:
             stats.inc_value("fixtures/replay/missing")
             logger.warning("No fixture for %s: answering 404", request.url)
             return Response(url=request.url, status=404, body=b"", request=request)
         stats.inc_value("fixtures/replay/served")
-        fixture = load_fixture(self.folder / sidecar)
         body = fixture.body()
         headers = Headers(fixture.headers)
         request.meta[META_RECORDED_AT] = fixture.fetched_at or None
