@@ -11,10 +11,15 @@ more and more free but resident memory as the crawl goes on: in crawls of 20,000
 articles glibc's heap grew from ~30 MB to 39–44 MB, 10–17 MB of it free (``mallinfo2``), where
 crawls of 2,000 stayed at 28–33 MB.
 
-``MALLOC_MMAP_THRESHOLD`` (bytes, default 64 KiB) fixes the threshold with ``mallopt``, which
-also turns glibc's adjustment off: each page-sized buffer gets its own mapping and leaves
-nothing behind in the heap, so the crawl's memory stays flat in its length (the heap stayed at
-22 MB through the same 20,000 articles). ``0`` leaves glibc's default behaviour. Elsewhere than
+``MALLOC_MMAP_THRESHOLD`` (bytes; 0, the default, leaves glibc's behaviour) fixes the threshold
+with ``mallopt``, which also turns glibc's adjustment off: each buffer above it gets its own
+mapping and leaves nothing behind in the heap (the heap stayed at 22 MB through the same 20,000
+articles with 64 KiB). It costs time: every such buffer is mapped, zeroed and unmapped — at 64 KiB a
+replay of 2,000 articles took 11.0–11.3 s instead of 9.9–10.2 s, ~0.5 ms a page. The figures above are of the crawl when the store was written
+from a thread of the crawl process (zlib and SQLite buffers among the page-sized ones); since the
+store has its own process (:mod:`store.writer`) the crawl process stayed flat without it (99 →
+106 MB from 2,000 to 20,000 articles, ``benchmarks/README.md``, round 4), so the default is 0.
+Set it (65536 is a good value) for a crawl whose memory grows with its length. Elsewhere than
 glibc (macOS, musl) the setting does nothing.
 
 :class:`MemoryAddon` (enabled in the project's ``ADDONS``) applies it in the crawl process when
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's <malloc.h>
-DEFAULT_MMAP_THRESHOLD = 64 * 1024
+DEFAULT_MMAP_THRESHOLD = 0  # glibc's own, adjustable threshold
 MAX_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc refuses more on 64-bit (HEAP_MAX_SIZE / 2)
 
 
@@ -64,7 +69,7 @@ def set_mmap_threshold(threshold: int) -> bool:
 
 
 class MemoryAddon:
-    """Applies ``MALLOC_MMAP_THRESHOLD`` in the crawl process (0: glibc's default)."""
+    """Applies ``MALLOC_MMAP_THRESHOLD`` in the crawl process (0, the default: glibc's own)."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         """Set the threshold now: the settings are loaded before the crawl allocates."""

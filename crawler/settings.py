@@ -14,8 +14,7 @@ Project settings (documented in the README's reference, each with its default):
 * ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
 * ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
 * ``MALLOC_MMAP_THRESHOLD`` — glibc's mmap threshold in bytes, fixed for the crawl process so
-  page-sized buffers never fragment the heap (default 65536; 0: glibc's own; see
-  ``crawler.memory``).
+  page-sized buffers never fragment the heap (default 0: glibc's own; see ``crawler.memory``).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ RECHECK_SCHEDULE = DEFAULT_SCHEDULE
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
-MALLOC_MMAP_THRESHOLD = 64 * 1024
+MALLOC_MMAP_THRESHOLD = 0
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True

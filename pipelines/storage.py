@@ -190,9 +190,6 @@ class StoragePipeline:
             return
         stats = self.crawler.stats
         assert stats is not None
-        peak = writer.peak_rss_kb()
-        if peak is not None:
-            stats.set_value(STAT_WRITER_PEAK_RSS, peak)
         all_stats = {k: v if isinstance(v, int | float | str) else str(v)
                      for k, v in stats.get_stats().items()}  # fmt: skip
         run = crawl_id(self.crawler)
@@ -202,6 +199,10 @@ class StoragePipeline:
                 summary = await writer.call("summary", run)
                 print(format_summary(summary, self.path), flush=True)
         finally:
+            # after the crawl's last store calls (its end, the summary), before the writer exits
+            peak = writer.peak_rss_kb()
+            if peak is not None:
+                stats.set_value(STAT_WRITER_PEAK_RSS, peak)
             status = await writer.close()
             if status != 0:
                 logger.error("The store writer process exited with status %s", status)

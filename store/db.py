@@ -184,7 +184,10 @@ WHERE p.crawl_id = :previous AND p.section = :section AND a.status = 'live'
 GROUP BY a.id
 ORDER BY a.url
 """
-LISTED_ARTICLES = """
+# Articles this crawl listed whose latest delisted/relisted event is "delisted": the relisted
+# ones (filtered here, not in Python: a crawl of 20,000 listed articles would otherwise load
+# them all at its end).
+RELISTED_ARTICLES = """
 SELECT a.id, a.url, l.fetch_id, l.position, l.listing_url, f.status
 FROM listings AS l
 JOIN articles AS a ON a.url = l.url
@@ -192,6 +195,11 @@ JOIN fetches AS f ON f.id = l.fetch_id
 WHERE l.id IN (
   SELECT min(id) FROM listings WHERE crawl_id = :crawl_id AND section = :section GROUP BY url
 )
+AND (
+  SELECT e.kind FROM article_events AS e
+  WHERE e.article_id = a.id AND e.kind IN ('delisted', 'relisted')
+  ORDER BY e.at DESC, e.id DESC LIMIT 1
+) = 'delisted'
 ORDER BY a.url
 """
 LAST_LISTING_EVENT = """
@@ -943,9 +951,7 @@ class Store:
                 self._insert_event(
                     int(row["id"]), Event("delisted", at, crawl_id, fetch_id, status, evidence)
                 )
-        for row in list(self.db.query(LISTED_ARTICLES, params)):
-            if self._last_listing_event(int(row["id"])) != "delisted":
-                continue
+        for row in list(self.db.query(RELISTED_ARTICLES, params)):
             evidence = f"listed again at position {row['position']} of {row['listing_url']}"
             event = Event("relisted", at, crawl_id, row["fetch_id"], row["status"], evidence)
             self._insert_event(int(row["id"]), event)

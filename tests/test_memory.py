@@ -51,7 +51,7 @@ needs_glibc = pytest.mark.skipif(
 
 @needs_glibc
 def test_the_addon_fixes_the_threshold() -> None:
-    assert mapped_blocks_after_addon(DEFAULT_MMAP_THRESHOLD) == 1
+    assert mapped_blocks_after_addon(64 * 1024) == 1
 
 
 @needs_glibc
@@ -59,11 +59,11 @@ def test_zero_leaves_glibc_to_raise_its_threshold() -> None:
     assert mapped_blocks_after_addon(0) == 0
 
 
-def test_the_project_enables_the_addon_with_64_kib() -> None:
+def test_the_project_enables_the_addon_with_glibcs_own_threshold() -> None:
     settings = Settings()
     settings.setmodule("crawler.settings")
     assert "crawler.memory.MemoryAddon" in settings.getdict("ADDONS")
-    assert settings.getint("MALLOC_MMAP_THRESHOLD") == DEFAULT_MMAP_THRESHOLD == 65536
+    assert settings.getint("MALLOC_MMAP_THRESHOLD") == DEFAULT_MMAP_THRESHOLD == 0
 
 
 @pytest.mark.parametrize("value", [-1, 64 * 1024 * 1024])
