@@ -14,13 +14,14 @@ crawls of 2,000 stayed at 28–33 MB.
 ``MALLOC_MMAP_THRESHOLD`` (bytes; 0, the default, leaves glibc's behaviour) fixes the threshold
 with ``mallopt``, which also turns glibc's adjustment off: each buffer above it gets its own
 mapping and leaves nothing behind in the heap (the heap stayed at 22 MB through the same 20,000
-articles with 64 KiB). It costs time: every such buffer is mapped, zeroed and unmapped — at 64 KiB a
-replay of 2,000 articles took 11.0–11.3 s instead of 9.9–10.2 s, ~0.5 ms a page. The figures above are of the crawl when the store was written
-from a thread of the crawl process (zlib and SQLite buffers among the page-sized ones); since the
-store has its own process (:mod:`store.writer`) the crawl process stayed flat without it (99 →
-106 MB from 2,000 to 20,000 articles, ``benchmarks/README.md``, round 4), so the default is 0.
-Set it (65536 is a good value) for a crawl whose memory grows with its length. Elsewhere than
-glibc (macOS, musl) the setting does nothing.
+articles with 64 KiB). It costs time: every such buffer is mapped, zeroed and unmapped — at
+64 KiB a replay of 2,000 articles took 11.0–11.3 s instead of 9.9–10.2 s, ~0.5 ms a page. The
+figures above are of the crawl when the store was written from a thread of the crawl process
+(zlib and SQLite buffers among the page-sized ones); since the store has its own process
+(:mod:`store.writer`) the crawl process stayed flat without it (99 → 106 MB from 2,000 to
+20,000 articles, ``benchmarks/README.md``, round 4), so the default is 0. Set it (65536 is a
+good value) for a crawl whose memory grows with its length. Elsewhere than glibc (macOS, musl)
+the setting does nothing.
 
 :class:`MemoryAddon` (enabled in the project's ``ADDONS``) applies it in the crawl process when
 its settings are loaded, before the replay index or anything else of the crawl is allocated.
