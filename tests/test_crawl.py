@@ -172,6 +172,20 @@ def test_another_reactor_is_a_one_line_error(tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()
 
 
+def test_a_store_path_that_cannot_hold_a_store_is_a_one_line_error(tmp_path: Path) -> None:
+    folder = run_crawl("-s", f"STORE_PATH={tmp_path}")
+    assert folder.returncode != 0
+    assert f"STORE_PATH: {tmp_path} is a folder; name a file" in folder.stderr
+    assert "Traceback" not in folder.stderr
+    text = tmp_path / "notes.db"
+    text.write_text("not a database, " * 100)
+    other = run_crawl("-s", f"STORE_PATH={text}")
+    assert other.returncode != 0
+    assert f"STORE_PATH: cannot open a store at {text}: file is not a database" in other.stderr
+    assert "Traceback" not in other.stderr
+    assert text.read_text() == "not a database, " * 100  # left as it was
+
+
 def test_unknown_fixture_set_is_a_clear_error(tmp_path: Path) -> None:
     run = run_crawl("-s", "FIXTURES_REPLAY=fixtures/nope", "-s", f"STORE_PATH={tmp_path}/x.db")
     assert run.returncode != 0

@@ -1,6 +1,7 @@
 """``scrapy crawl``, with the spider's arguments checked first and a clear end.
 
-Differences from Scrapy's own command: a bad ``-a`` argument is a one-line usage error; a
+Differences from Scrapy's own command: a bad ``-a`` argument or setting (``STORE_PATH``
+included) is a one-line usage error; a
 crawl that could not reach its section page (no network, DNS failure) ends with a short
 error that says how to replay the recorded site instead, and exit status 1; tracebacks of
 expected network failures are not printed.
@@ -9,7 +10,9 @@ expected network failures are not printed.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
@@ -18,6 +21,7 @@ from scrapy.exceptions import UsageError
 from crawler.fixtures import FixtureError, fixture_set_path
 from crawler.history import check_settings, parse_recheck
 from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
+from store import Store, StoreError
 from store.writer import ASYNCIO_REACTOR
 
 if TYPE_CHECKING:
@@ -58,6 +62,17 @@ class QuietNetworkErrors(logging.Filter):
         return True
 
 
+def check_store(path: str) -> None:
+    """Open (create, migrate) the store at ``path`` once before crawling, so that a path that
+    cannot hold one is a one-line error now rather than tracebacks from the writer process."""
+    if Path(path).is_dir():
+        raise UsageError(f"STORE_PATH: {path} is a folder; name a file, e.g. {path}/wire.db")
+    try:
+        Store(path).close()
+    except (OSError, sqlite3.Error, StoreError) as error:
+        raise UsageError(f"STORE_PATH: cannot open a store at {path}: {error}") from None
+
+
 class Command(ScrapyCrawl):
     """Run a spider of the project, by name."""
 
@@ -85,6 +100,7 @@ class Command(ScrapyCrawl):
                 fixture_set_path(replay)
         except FixtureError as bad_set:
             raise UsageError(str(bad_set)) from None
+        check_store(self.settings.get("STORE_PATH"))
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
