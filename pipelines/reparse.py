@@ -1,7 +1,7 @@
 """Re-parse a store: read every stored raw article page again with the current parser, offline.
 
-Each page goes through the crawl's own code path — the body decoded as Scrapy decodes a
-response (:mod:`scrapy.responsetypes`, the recorded headers), ``crawler.sites.parse_article``,
+Each page goes through the crawl's own code path — the body decoded as the crawl decoded it
+(``crawler.fetching.decode_page`` on the recorded headers), ``crawler.sites.parse_article``,
 ``pipelines.boilerplate.split_article``, ``pipelines.provenance.article_record`` — and
 :meth:`store.Store.save_reparse` keeps the reading: which parser version produced which text,
 and a new version only where the text differs from every version the article has.
@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TextIO
 
-from scrapy.http import Headers, TextResponse
+from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
+from crawler.fetching import UndecodablePage, decode_page, is_html
 from crawler.items import ArticleItem
 from crawler.run import utc_now
 from crawler.sites import UnparseablePage, parse_article
@@ -46,20 +47,27 @@ class ReparseCounts:
 
 
 def page_text(fetch: FetchRecord) -> str | None:
-    """The page's text as a crawl decodes it, or None when the body is not text."""
+    """The page's text as the crawl decoded it (:func:`crawler.fetching.decode_page` on the
+    recorded headers and body), or None when the body is no HTML page or no encoding reads it."""
     url = fetch.final_url or fetch.requested_url
     headers = Headers(fetch.headers)
     body = fetch.body or b""
     response_class = responsetypes.from_args(headers=headers, url=url, body=body)
     response = response_class(url=url, status=fetch.status or 200, headers=headers, body=body)
-    return response.text if isinstance(response, TextResponse) else None
+    if not is_html(response):
+        return None
+    try:
+        text, _ = decode_page(response)
+    except UndecodablePage:
+        return None
+    return text
 
 
 def read_page(fetch: FetchRecord, parse: ParseArticle) -> ArticlePage:
     """Parse a stored page; :class:`UnparseablePage` when it is no article."""
     text = page_text(fetch)
     if text is None:
-        raise UnparseablePage("not an HTML page")
+        raise UnparseablePage("not an HTML page, or no encoding reads it")
     return parse(fetch.final_url or fetch.requested_url, text)
 
 

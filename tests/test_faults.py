@@ -9,6 +9,7 @@ never become an article, and must not stop the crawl.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from sqlite_utils import Database
 
 from crawler.fixtures import index_fixture_set
 from crawler.text import article_identity
+from pipelines.reparse import format_counts, reparse_store
+from store import Store
 from tests.conftest import AFRICA
 from tests.crawling import ROOT, run_scrapy
 from tests.mockserver import path_key, read_log, serve_fixture_set
@@ -324,6 +327,18 @@ def test_cp1251_labelled_utf8_is_read_as_cp1251(content: FaultCrawl) -> None:
     assert version["title"] == CYRILLIC_TITLE
     assert CYRILLIC_FIRST in version["body_text"]
     assert "\ufffd" not in version["body_text"] + version["title"]
+
+
+def test_reparse_reads_every_page_as_the_crawl_decoded_it(
+    content: FaultCrawl, tmp_path: Path
+) -> None:
+    (database,) = content.db.query("pragma database_list")
+    copy = tmp_path / "w.db"
+    shutil.copy(database["file"], copy)
+    with Store(copy) as store:
+        counts = reparse_store(store, progress_every=0)
+    assert counts.pages > 0
+    assert (counts.changed, counts.failed) == (0, 0), format_counts(counts)
 
 
 def test_a_charset_only_in_meta_is_used(content: FaultCrawl) -> None:
