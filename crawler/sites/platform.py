@@ -96,48 +96,49 @@ def html_root(html: str) -> Node:
     return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
 
 
-class Css:
-    """A CSS selector compiled once to XPath (parsel's translation: ``::text`` and
-    ``::attr(name)`` work) and run on lxml nodes directly: no wrapper object per node found,
-    no XPath compiled per call."""
+class Query:
+    """An XPath query compiled once and run on lxml nodes directly: no wrapper object per node
+    found, no XPath compiled per call. ``variables`` fill the query's ``$name`` parameters."""
 
-    def __init__(self, css: str) -> None:
-        self.css = css
-        self.xpath = etree.XPath(css2xpath(css), smart_strings=False)
+    def __init__(self, xpath: str) -> None:
+        self.xpath = etree.XPath(xpath, smart_strings=False)
 
-    def all(self, *nodes: Node) -> list[Any]:
-        """What the selector finds under each of ``nodes`` (each node included), in order."""
+    def all(self, *nodes: Node, **variables: Any) -> list[Any]:
+        """What the query finds under each of ``nodes`` (each node included), in order."""
         if len(nodes) == 1:
-            return list(self.xpath(nodes[0]))
-        return [found for node in nodes for found in self.xpath(node)]
+            return list(self.xpath(nodes[0], **variables))
+        return [found for node in nodes for found in self.xpath(node, **variables)]
 
-    def first(self, *nodes: Node) -> Any | None:
-        """The first thing the selector finds under ``nodes``, or None."""
+    def first(self, *nodes: Node, **variables: Any) -> Any | None:
+        """The first thing the query finds under ``nodes``, or None."""
         for node in nodes:
-            found = self.xpath(node)
+            found = self.xpath(node, **variables)
             if found:
                 return found[0]
         return None
 
 
-def _xpath(query: str) -> etree.XPath:
-    return etree.XPath(query, smart_strings=False)
+class Css(Query):
+    """A CSS selector, compiled to XPath with parsel's translation (``::text`` and
+    ``::attr(name)`` work)."""
+
+    def __init__(self, css: str) -> None:
+        super().__init__(css2xpath(css))
+        self.css = css
 
 
-# Compiled once and run on lxml nodes directly.
-_VISIBLE_TEXT = _xpath(
+_VISIBLE_TEXT = Query(
     ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
 )
 
 
 def visible_text(*nodes: Node) -> str:
     """The normalized text a reader sees in ``nodes`` (scripts and styles left out)."""
-    parts = [text for node in nodes for text in _VISIBLE_TEXT(node)]
-    return normalize_text(" ".join(parts))
+    return normalize_text(" ".join(_VISIBLE_TEXT.all(*nodes)))
 
 
-def _first_text(css: Css, *nodes: Node) -> str | None:
-    found = css.first(*nodes)
+def _first_text(query: Query, *nodes: Node) -> str | None:
+    found = query.first(*nodes)
     if found is None:
         return None
     return visible_text(found) or None
@@ -191,12 +192,12 @@ class PlatformV1:
     IFRAME = Css("iframe")
     QUOTE_LINKS = Css("blockquote a::attr(href)")
     QUOTE_CLASS = Css("blockquote::attr(class)")
-    HEAD_METAS = _xpath("/html/head/meta[@content]")
-    CANONICAL = _xpath("/html/head/link[@rel='canonical']/@href")
-    LANG = _xpath("/html/@lang")
-    MICRODATA = _xpath(".//*[contains(@class,'article__meta')]//*[@itemprop=$p]/text()")
-    OPENING = _xpath("./*[1][self::strong or self::b]")
-    BEFORE_OPENING = _xpath("./*[1]/preceding-sibling::text()")
+    HEAD_METAS = Query("/html/head/meta[@content]")
+    CANONICAL = Query("/html/head/link[@rel='canonical']/@href")
+    LANG = Query("/html/@lang")
+    MICRODATA = Query(".//*[contains(@class,'article__meta')]//*[@itemprop=$p]/text()")
+    OPENING = Query("./*[1][self::strong or self::b]")
+    BEFORE_OPENING = Query("./*[1]/preceding-sibling::text()")
 
     @classmethod
     def recognize(cls, url: str, root: Node) -> PlatformV1 | None:
@@ -247,7 +248,7 @@ class PlatformV1:
     def _read_metas(self) -> dict[str, list[str]]:
         """Every head meta's raw content by its ``property`` and by its ``name``."""
         metas: dict[str, list[str]] = {}
-        for meta in self.HEAD_METAS(self.root):
+        for meta in self.HEAD_METAS.all(self.root):
             attrib = meta.attrib
             for key in dict.fromkeys((attrib.get("property"), attrib.get("name"))):
                 if key is not None:
@@ -263,10 +264,6 @@ class PlatformV1:
             return None
         return urljoin(self.url, href.strip())
 
-    def _first_of(self, query: etree.XPath, node: Node, **variables: Any) -> str | None:
-        found = query(node, **variables)
-        return found[0] if found else None
-
     # -- the page ----------------------------------------------------------------------
 
     def parse(self) -> ArticlePage:
@@ -280,7 +277,7 @@ class PlatformV1:
         claims = self.date_claims()
         return ArticlePage(
             url=self.url,
-            canonical_url=self._absolute(self._first_of(self.CANONICAL, self.root)),
+            canonical_url=self._absolute(self.CANONICAL.first(self.root)),
             article_id=self.article.get("data-article-id"),
             site=self.site.host,
             section=self._meta_one("analytics:rubric") or self._meta_one("article:section"),
@@ -303,7 +300,7 @@ class PlatformV1:
 
     def language(self) -> str | None:
         """The page's language as a short code ("en", "ru")."""
-        lang = self._first_of(self.LANG, self.root) or self._meta_one("og:locale")
+        lang = self.LANG.first(self.root) or self._meta_one("og:locale")
         if not lang:
             return None
         return lang.replace("_", "-").split("-")[0].lower() or None
@@ -362,7 +359,7 @@ class PlatformV1:
             raw = modified
             claims.append(DateClaim("modified", dates.parse_visible(raw, tz), raw, "visible"))
         for kind, prop in (("published", "datePublished"), ("modified", "dateModified")):
-            raw = self._first_of(self.MICRODATA, self.article, p=prop)
+            raw = self.MICRODATA.first(self.article, p=prop)
             if raw and raw.strip():
                 raw = raw.strip()
                 claims.append(DateClaim(kind, dates.parse_meta(raw, tz), raw, "microdata"))  # type: ignore[arg-type]
@@ -419,8 +416,8 @@ class PlatformV1:
         text = visible_text(*text_nodes)
         dateline = None
         if first_text:
-            opening = [found for n in text_nodes for found in self.OPENING(n)]
-            before = [found for n in text_nodes for found in self.BEFORE_OPENING(n)]
+            opening = self.OPENING.all(*text_nodes)
+            before = self.BEFORE_OPENING.all(*text_nodes)
             if opening and not normalize_text("".join(before)):
                 candidate = visible_text(opening[0])
                 if is_dateline(candidate):
