@@ -35,7 +35,7 @@ def golden_path(folder: Path, name: str) -> Path:
 
 def expected_export(fixture: Fixture) -> dict[str, object]:
     """What the parser, split and hashing make of a fixture page, in the export's shape."""
-    return export_page(fixture.body(), fixture.url, fixture.fetched_at)
+    return export_page(fixture.body(), fixture.url, fixture.fetched_at, fixture.headers)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,10 +7,11 @@ by the golden files of ``python -m crawler.goldens``.
 
 from __future__ import annotations
 
-from w3lib.encoding import html_to_unicode
+from scrapy.http import HtmlResponse
 
+from crawler.fetching import UndecodablePage, decode_page
 from crawler.items import ArticleItem
-from crawler.sites import parse_article
+from crawler.sites import UnparseablePage, parse_article
 from pipelines.boilerplate import split_article
 from pipelines.hashing import sha256_hex
 from pipelines.provenance import article_record
@@ -20,9 +21,16 @@ from store.records import CrawlRecord, FetchRecord
 LOCAL_CRAWL = "local-file"
 
 
-def export_page(body: bytes, url: str, fetched_at: str) -> dict[str, object]:
-    """One saved page as the export would show it."""
-    _, html = html_to_unicode(None, body)
+def export_page(
+    body: bytes, url: str, fetched_at: str, headers: dict[str, str] | None = None
+) -> dict[str, object]:
+    """One saved page as the export would show it, its bytes decoded as a crawl decodes them
+    (:func:`crawler.fetching.decode_page`: BOM, the ``headers``' charset when given, ``<meta>``,
+    a detector, UTF-8); :class:`UnparseablePage` where it is no article or no encoding reads it."""
+    try:
+        html, encoding = decode_page(HtmlResponse(url=url, headers=headers or {}, body=body))
+    except UndecodablePage as undecodable:
+        raise UnparseablePage(str(undecodable)) from None
     page = parse_article(url, html)
     fetch = FetchRecord(
         crawl_id=LOCAL_CRAWL,
@@ -34,6 +42,7 @@ def export_page(body: bytes, url: str, fetched_at: str) -> dict[str, object]:
         fetched_at=fetched_at,
         body=body,
         body_sha256=sha256_hex(body),
+        encoding=encoding,
     )
     item = ArticleItem(fetch, page, split=split_article(page))
     with Store.memory() as store:

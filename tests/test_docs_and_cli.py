@@ -13,6 +13,7 @@ from crawler import settings
 from store import EXPORT_KEYS, PROVENANCE_KEYS
 from store.export import VERSION_EXPORT_KEYS
 from tests.conftest import AFRICA, ROOT
+from tests.test_faults import ANGOLA_FIRST, ANGOLA_TITLE, CYRILLIC_FIRST, CYRILLIC_TITLE
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PROJECT_SETTINGS = ["STORE_PATH", "FIXTURES_REPLAY", "FIXTURES_RECORD", "STORE_SUMMARY",
@@ -62,6 +63,23 @@ def test_parser_command_prints_export_json() -> None:
     assert list(record) == list(EXPORT_KEYS)
     assert record["title"].startswith("Russian Defense Ministry")
     assert len(record["body"]) == 6
+
+
+def test_parser_command_decodes_a_page_as_the_crawl_does(tmp_path: Path) -> None:
+    # the fault crawl's cp1251 page (test_faults): cp1251 bytes under <meta charset="utf-8">,
+    # which the crawl reads as cp1251 (the declared UTF-8 fails), never as U+FFFD
+    saved = AFRICA / "article-1106052640.html"
+    url = json.loads((AFRICA / "article-1106052640.http.json").read_text())["url"]
+    html = saved.read_text(encoding="utf-8")
+    assert '<meta charset="utf-8">' in html and ANGOLA_TITLE in html and ANGOLA_FIRST in html
+    html = html.replace(ANGOLA_TITLE, CYRILLIC_TITLE).replace(ANGOLA_FIRST, CYRILLIC_FIRST)
+    page = tmp_path / "cp1251.html"
+    page.write_bytes(html.encode("cp1251"))
+    done = python_m("crawler.sites", str(page), "--url", url)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["title"] == CYRILLIC_TITLE
+    assert record["body"][0].endswith(CYRILLIC_FIRST)
 
 
 def test_parser_command_refuses_a_non_article(tmp_path: Path) -> None:
