@@ -1,6 +1,6 @@
 """Fetch provenance: what the crawler records of every HTTP exchange and every failure.
 
-Every fetch gets one outcome (see ``store.records.FetchOutcome``): :func:`outcome_of_failure`
+Every fetch gets one outcome (see ``domain.records.FetchOutcome``): :func:`outcome_of_failure`
 names what went wrong when there was no usable response, and :func:`read_page` decides
 whether a response is a page to parse at all (HTML, complete, decodable) and with which
 character encoding its bytes are read.
@@ -32,8 +32,8 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from crawler.run import utc_now
-from store.records import FetchKind, FetchOutcome, FetchRecord
+from domain.records import FetchKind, FetchOutcome, FetchRecord
+from domain.times import utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

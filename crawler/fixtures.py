@@ -38,7 +38,7 @@ from scrapy.responsetypes import responsetypes
 from w3lib.url import canonicalize_url
 
 from crawler.fetching import META_RECORDED_AT
-from crawler.run import utc_now
+from domain.times import utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from crawler.fixtures import SIDECAR_SUFFIX, Fixture, FixtureError, fixture_set_path, load_fixture
-from crawler.preview import export_page
 from crawler.sites.platform import article_id_from_url
+from pipelines.preview import export_page
 
 EXPECTED = "expected"
 

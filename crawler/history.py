@@ -23,9 +23,10 @@ from scrapy.exceptions import UsageError
 from scrapy.http import Request, Response
 
 from crawler.fetching import META_KIND
-from crawler.text import article_identity
+from domain.text import article_identity
+from domain.times import parse_iso
 from store import Store
-from store.schedule import Schedule, ScheduleError, parse_schedule, parse_time
+from store.schedule import Schedule, ScheduleError, parse_schedule
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -52,7 +53,7 @@ def recheck_now(settings: BaseSettings) -> datetime:
     if not value:
         return datetime.now(UTC)
     try:
-        return parse_time(str(value))
+        return parse_iso(str(value))
     except ValueError:
         raise UsageError(f"RECHECK_NOW must be an ISO 8601 time, not {value!r}") from None
 

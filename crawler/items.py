@@ -1,29 +1,25 @@
 """The items a spider yields: every response becomes exactly one of them.
 
-Each carries the fetch it came from (``store.records.FetchRecord``), so the store writes the
-fetch and what came of it together or not at all.
+Each carries the fetch it came from (:class:`domain.records.FetchRecord`), so the store writes
+the fetch and what came of it together or not at all. They are dataclass items: pipelines read
+and fill them through ``itemadapter.ItemAdapter``, as any Scrapy item.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from crawler.sites.model import ArticlePage, ListingPage
-from store.records import ArticleRecord, FetchRecord
-
-if TYPE_CHECKING:
-    from pipelines.boilerplate import SplitArticle
+from domain.pages import ListingPage
+from domain.records import ArticleRecord, FetchRecord
 
 
 @dataclass
 class ArticleItem:
-    """An article page, parsed; the pipelines add the split and the stored record."""
+    """An article page, decoded: the article pipeline fills ``record`` (the article chain)."""
 
     fetch: FetchRecord
-    page: ArticlePage
-    split: SplitArticle | None = None  # set by the boilerplate pipeline
-    record: ArticleRecord | None = None  # set by the provenance pipeline
+    text: str  # the page as decoded (crawler.fetching.decode_page)
+    record: ArticleRecord | None = None
 
 
 @dataclass

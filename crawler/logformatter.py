@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from itemadapter import ItemAdapter, is_item
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 
-from crawler.items import ArticleItem, FetchItem, ListingItem
+from domain.records import FetchRecord
 
 
 def describe(item: Any) -> str:
     """``ArticleItem ok https://...``: what a log line needs to find the item again."""
-    if isinstance(item, ArticleItem | ListingItem | FetchItem):
-        fetch = item.fetch
+    fetch = ItemAdapter(item).get("fetch") if is_item(item) else None
+    if isinstance(fetch, FetchRecord):
         return f"{type(item).__name__} {fetch.outcome} {fetch.final_url or fetch.requested_url}"
     return repr(item)
 

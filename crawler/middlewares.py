@@ -21,8 +21,8 @@ from scrapy.utils.response import response_status_message
 from w3lib.url import safe_url_string
 
 from crawler.fetching import META_GAVE_UP, META_KIND, META_RECEIVED_AT, META_REDIRECT_REFUSED
-from crawler.run import utc_now
-from crawler.text import article_identity
+from domain.text import article_identity
+from domain.times import utc_now
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -216,7 +216,7 @@ class ArticleFingerprinter(RequestFingerprinter):
     """Request fingerprints in which an article request stands for its article identity.
 
     Two links to one article (with tracking parameters, a fragment, another query) are one
-    request: the duplicate filter drops the second (``crawler.text.article_identity``).
+    request: the duplicate filter drops the second (``domain.text.article_identity``).
     """
 
     def fingerprint(self, request: Request) -> bytes:

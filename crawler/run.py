@@ -6,8 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from crawler.sites.dates import iso_z
-
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
@@ -23,8 +21,3 @@ def crawl_id(crawler: Crawler) -> str:
         value = f"{stamp}-{uuid.uuid4().hex[:8]}"
         crawler.stats.set_value(CRAWL_ID_STAT, value)
     return str(value)
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 UTC with a trailing Z."""
-    return iso_z(datetime.now(UTC))

@@ -77,8 +77,7 @@ LOG_FORMATTER = "crawler.logformatter.ItemLogFormatter"
 DUPEFILTER_CLASS = "crawler.history.RedirectAwareDupeFilter"
 
 ITEM_PIPELINES = {
-    "pipelines.boilerplate.BoilerplatePipeline": 100,
-    "pipelines.provenance.ProvenancePipeline": 200,
+    "pipelines.article.ArticlePipeline": 100,  # the article chain: parse, split, hash
     "pipelines.storage.StoragePipeline": 900,
 }
 

@@ -1,8 +1,8 @@
 """Re-parse a store: read every stored raw article page again with the current parser, offline.
 
 Each page goes through the crawl's own code path — the body decoded as the crawl decoded it
-(``crawler.fetching.decode_page`` on the recorded headers), ``crawler.sites.parse_article``,
-``pipelines.boilerplate.split_article``, ``pipelines.provenance.article_record`` — and
+(``crawler.fetching.decode_page`` on the recorded headers), then the article chain
+(:func:`pipelines.chain.read_article`: parse, split, hash) — and
 :meth:`store.Store.save_reparse` keeps the reading: which parser version produced which text,
 and a new version only where the text differs from every version the article has.
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TextIO
 
@@ -21,18 +20,14 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from crawler.fetching import UndecodablePage, decode_page, is_html
-from crawler.items import ArticleItem
-from crawler.run import utc_now
-from crawler.sites import UnparseablePage, parse_article
-from crawler.sites.model import ArticlePage
-from pipelines.boilerplate import split_article
-from pipelines.provenance import article_record
+from crawler.sites import UnparseablePage
+from domain.records import ArticleRecord, FetchRecord
+from domain.times import utc_now
+from pipelines.chain import ParseArticle, read_article
 from store import Store
-from store.records import FetchRecord
 
 logger = logging.getLogger(__name__)
 
-ParseArticle = Callable[[str, str], ArticlePage]
 PROGRESS_EVERY = 500
 
 
@@ -63,17 +58,17 @@ def page_text(fetch: FetchRecord) -> str | None:
     return text
 
 
-def read_page(fetch: FetchRecord, parse: ParseArticle) -> ArticlePage:
-    """Parse a stored page; :class:`UnparseablePage` when it is no article."""
+def read_stored(fetch: FetchRecord, parse: ParseArticle | None = None) -> ArticleRecord:
+    """A stored page through the article chain; :class:`UnparseablePage` when it is no article."""
     text = page_text(fetch)
     if text is None:
         raise UnparseablePage("not an HTML page, or no encoding reads it")
-    return parse(fetch.final_url or fetch.requested_url, text)
+    return read_article(fetch, text, parse)
 
 
 def reparse_store(
     store: Store,
-    parse: ParseArticle = parse_article,
+    parse: ParseArticle | None = None,
     progress: TextIO = sys.stderr,
     progress_every: int = PROGRESS_EVERY,
 ) -> ReparseCounts:
@@ -84,9 +79,7 @@ def reparse_store(
     for fetch_id, fetch in store.reparse_sources():
         counts.pages += 1
         try:
-            item = ArticleItem(fetch, read_page(fetch, parse))
-            item.split = split_article(item.page)
-            record = article_record(item)
+            record = read_stored(fetch, parse)
         except Exception as error:  # a parser bug on one old page must not stop the others
             refused_before = fetch.outcome == "unparseable"
             if refused_before and isinstance(error, UnparseablePage):
@@ -97,7 +90,7 @@ def reparse_store(
                     "Could not re-parse fetch %s (%s): %s", fetch_id, fetch.final_url, error
                 )
         else:
-            parsers.add((record.parser, record.parser_version))
+            parsers.add((record.page.parser, record.page.parser_version))
             changed = store.save_reparse(reparse_id, fetch_id, fetch, record, utc_now())
             if changed:
                 counts.changed += 1

@@ -19,14 +19,15 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.items import ArticleItem, FetchItem, ListingItem
-from crawler.run import crawl_id, utc_now
+from crawler.run import crawl_id
+from domain.records import CrawlRecord
+from domain.times import utc_now
 from store import StoreError, format_summary
-from store.records import CrawlRecord, ListingEntryRecord, ListingRecord
 from store.writer import WriterClient, WriterError
 
 if TYPE_CHECKING:
@@ -65,22 +66,6 @@ def software_versions() -> dict[str, str]:
 def is_full(error: Exception) -> bool:
     """Whether a failed write means the disk (or the store's page limit) is full."""
     return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
-
-
-def listing_record(item: ListingItem) -> ListingRecord:
-    """The record the store keeps of a listing page."""
-    listing = item.listing
-    return ListingRecord(
-        listing_url=listing.url,
-        section=item.section,
-        entries=[
-            ListingEntryRecord(e.position, e.url, e.title, e.listed_at, e.listed_raw)
-            for e in listing.entries
-        ],
-        next_url=listing.next_url,
-        parser=listing.parser,
-        parser_version=listing.parser_version,
-    )
 
 
 class StoragePipeline:
@@ -128,15 +113,21 @@ class StoragePipeline:
         logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
 
     def _request(self, item: Any) -> tuple[str, tuple[Any, ...]] | None:
-        """The store call that writes ``item`` in one transaction (None: not a stored item)."""
-        if isinstance(item, ArticleItem):
-            assert item.record is not None, "the provenance pipeline runs before storage"
-            return "save_article", (item.fetch, item.record)
-        if isinstance(item, ListingItem):
-            return "save_listing", (item.fetch, listing_record(item))
-        if isinstance(item, FetchItem):
-            return "save_fetch", (item.fetch,)
-        return None
+        """The store call that writes ``item`` in one transaction (None: not a stored item).
+
+        An item with an article ``record`` is an article, one with a ``listing`` a listing page,
+        any other item with a ``fetch`` a fetch alone (an article page that no article pipeline
+        read is refused by the store: an ``ok`` fetch is saved with its article).
+        """
+        adapter = ItemAdapter(item)
+        fetch = adapter.get("fetch")
+        if fetch is None:
+            return None
+        if adapter.get("record") is not None:
+            return "save_article", (fetch, adapter["record"])
+        if adapter.get("listing") is not None:
+            return "save_listing", (fetch, adapter["listing"], adapter["section"])
+        return "save_fetch", (fetch,)
 
     async def process_item(self, item: Any) -> Any:
         """Write the item's fetch and what came of it, in one transaction."""
@@ -155,9 +146,10 @@ class StoragePipeline:
             stats.inc_value(f"store/error/{reason}")
             self.stop(reason, error)
             raise DropItem(f"store write failed: {error}") from error
-        if isinstance(item, ArticleItem):
+        method, (fetch, *_) = request
+        if method == "save_article":
             stats.inc_value("store/versions/new" if result.new_version else "store/versions/same")
-        stats.inc_value(f"store/fetches/{item.fetch.outcome}")
+        stats.inc_value(f"store/fetches/{fetch.outcome}")
         return item
 
     def stop(self, reason: str, error: Exception) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.text import article_identity  # noqa: E402
+from domain.text import article_identity  # noqa: E402
 from store import Store  # noqa: E402
 
 FIXTURE_SET = "fixtures/sputnik-africa"

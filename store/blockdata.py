@@ -19,7 +19,7 @@ from typing import Any
 
 from store.errors import StoreError
 
-# The parser's block fields (crawler.sites.model.Block) in order, with their default values;
+# The parser's block fields (domain.pages.Block) in order, with their default values;
 # ``kind``, ``position`` and ``text`` default to the row's columns. A test checks they match.
 ROW_FIELDS: tuple[str, ...] = ("kind", "position", "text")
 FIELD_DEFAULTS: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """The store: the one place that writes to the SQLite file.
 
-:class:`Store` takes the plain records of :mod:`store.records` and writes each fetch together
+:class:`Store` takes the plain records of :mod:`domain.records` and writes each fetch together
 with what came of it (an article version, a listing, or nothing) in a single transaction.
 Raw bodies are kept zlib-compressed, once per SHA-256; an article keeps one row and one
 version per distinct normalized text. Reads for export and summaries live in
@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Iterator
@@ -25,18 +24,13 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import quote_identifier
 
+from domain.pages import Block, ListingPage
+from domain.records import ArticleRecord, CrawlRecord, EventKind, FetchRecord, PlacedBlock
+from domain.times import iso_z
 from store import blockdata, export, summary
 from store.diff import VersionDiff, VersionText, diff_versions
 from store.errors import StoreError
-from store.records import (
-    ArticleRecord,
-    BlockRecord,
-    CrawlRecord,
-    EventKind,
-    FetchRecord,
-    ListingRecord,
-)
-from store.schedule import Schedule, due, iso
+from store.schedule import Schedule, due
 from store.schema import migrate
 
 COMPRESSION = "zlib"
@@ -251,15 +245,10 @@ def to_json(value: Any) -> str:
 def _json_default(value: object) -> str:
     """Turn the odd non-JSON value (a datetime in crawl stats) into a string."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return iso_z(value)
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return str(value)
-
-
-def sha256_hex(data: bytes) -> str:
-    """The lowercase hex SHA-256 of some bytes: the key of a stored body."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def compress(data: bytes) -> bytes:
@@ -274,19 +263,6 @@ def decompress(data: bytes, compression: str) -> bytes:
     return zlib.decompress(data)
 
 
-def body_hash(fetch: FetchRecord) -> str | None:
-    """The SHA-256 the fetch's body is stored under, checked against the one it claims."""
-    if fetch.body is None:
-        return fetch.body_sha256
-    digest = sha256_hex(fetch.body)
-    if fetch.body_sha256 is not None and fetch.body_sha256 != digest:
-        raise StoreError(
-            f"body_sha256 {fetch.body_sha256} does not match the body ({digest}) "
-            f"of {fetch.requested_url}"
-        )
-    return digest
-
-
 def check_fetch(fetch: FetchRecord, kinds: frozenset[str] | None, ok: bool) -> None:
     """Refuse a fetch whose kind or outcome does not fit what is saved with it."""
     if kinds is not None and fetch.kind not in kinds:
@@ -299,7 +275,7 @@ def check_fetch(fetch: FetchRecord, kinds: frozenset[str] | None, ok: bool) -> N
 
 def check_article(fetch: FetchRecord, article: ArticleRecord) -> None:
     """Refuse an article without its raw body, or whose raw hash is not the body's."""
-    digest = body_hash(fetch)
+    digest = fetch.body_sha256  # hashed once, when the fetch record was made
     if digest is None:
         raise StoreError(f"the fetch of {article.url} needs its body (or body_sha256)")
     if article.raw_sha256 != digest:
@@ -445,7 +421,7 @@ class Store:
                 self._mark_gone(fetch_id, fetch)
         return fetch_id
 
-    def save_listing(self, fetch: FetchRecord, listing: ListingRecord) -> int:
+    def save_listing(self, fetch: FetchRecord, listing: ListingPage, section: str) -> int:
         """Save a section page or "load more" chunk and the entries it showed."""
         check_fetch(fetch, kinds=LISTING_KINDS, ok=True)
         with self.db.atomic():
@@ -455,8 +431,8 @@ class Store:
                 {
                     "fetch_id": fetch_id,
                     "crawl_id": fetch.crawl_id,
-                    "listing_url": listing.listing_url,
-                    "section": listing.section,
+                    "listing_url": listing.url,
+                    "section": section,
                     "entries": len(listing.entries),
                     "next_url": listing.next_url,
                     "parser": listing.parser,
@@ -469,8 +445,8 @@ class Store:
                     {
                         "fetch_id": fetch_id,
                         "crawl_id": fetch.crawl_id,
-                        "listing_url": listing.listing_url,
-                        "section": listing.section,
+                        "listing_url": listing.url,
+                        "section": section,
                         "position": entry.position,
                         "url": entry.url,
                         "title": entry.title,
@@ -514,16 +490,15 @@ class Store:
         """:meth:`export_versions` as lines of JSON text, as the store writes them."""
         return export.iter_version_lines(self.db)
 
-    def blocks(self, version_id: int) -> list[BlockRecord]:
-        """A version's blocks in page order, each with the parser's full data rebuilt."""
+    def blocks(self, version_id: int) -> list[PlacedBlock]:
+        """A version's blocks in page order, each as the parser made it, with its placement."""
         return [
-            BlockRecord(
-                position=row["position"],
-                kind=row["kind"],
+            PlacedBlock(
+                block=Block.from_dict(
+                    blockdata.unpack(row["kind"], row["position"], row["text"], row["data"])
+                ),
                 destination=row["destination"],
-                text=row["text"],
                 sha256=row["sha256"],
-                data=blockdata.unpack(row["kind"], row["position"], row["text"], row["data"]),
             )
             for row in self.db.query(SELECT_VERSION_BLOCKS, {"id": version_id})
         ]
@@ -553,7 +528,7 @@ class Store:
         """The URLs of known articles due for a recheck at ``now`` under ``schedule``."""
         if not schedule.rules:
             return []
-        born_after = iso(now - schedule.oldest)
+        born_after = iso_z(now - schedule.oldest)
         return due(self.recheck_candidates(section, born_after), schedule, now)
 
     # Re-parsing stored pages
@@ -628,9 +603,9 @@ class Store:
             {
                 "id": article_pk,
                 "version_id": version_id,
-                "article_id": article.article_id,
-                "site": article.site,
-                "section": article.section,
+                "article_id": article.page.article_id,
+                "site": article.page.site,
+                "section": article.page.section,
             },
         )
 
@@ -685,7 +660,7 @@ class Store:
         """Insert the fetch row (and its body); return its id."""
         if not self._crawl_exists(fetch.crawl_id):
             raise StoreError(f"unknown crawl {fetch.crawl_id}: call begin_crawl() first")
-        digest = body_hash(fetch)
+        digest = fetch.body_sha256  # hashed once, when the fetch record was made
         if fetch.body is not None and digest is not None:
             self._insert_body(fetch.body, digest)
         elif digest is not None and not self._body_exists(digest):
@@ -880,9 +855,9 @@ class Store:
                 "article_id": article_pk,
                 "version_id": version_id,
                 "text_sha256": article.text_sha256,
-                "modified_at": article.modified_at,
-                "parser": article.parser,
-                "parser_version": article.parser_version,
+                "modified_at": article.page.modified_at,
+                "parser": article.page.parser,
+                "parser_version": article.page.parser_version,
                 "observed_at": fetch.fetched_at,
                 "read_at": read_at or fetch.fetched_at,
                 "reparse_id": reparse_id,
@@ -967,9 +942,9 @@ class Store:
             "articles",
             {
                 "url": article.url,
-                "article_id": article.article_id,
-                "site": article.site,
-                "section": article.section,
+                "article_id": article.page.article_id,
+                "site": article.page.site,
+                "section": article.page.section,
                 "first_seen": seen,
                 "last_seen": seen,
                 "current_version_id": None,
@@ -991,22 +966,22 @@ class Store:
             {
                 "article_id": article_pk,
                 "version": number,
-                "title": article.title,
-                "lead": article.lead,
-                "dateline": article.dateline,
-                "published_at": article.published_at,
-                "modified_at": article.modified_at,
-                "authors": to_json(article.authors),
-                "language": article.language,
-                "canonical_url": article.canonical_url,
-                "dates": to_json([asdict(date) for date in article.dates]),
-                "body_text": "\n\n".join(article.body),
-                "body": to_json(article.body),
-                "dropped": to_json(article.dropped),
+                "title": article.page.title,
+                "lead": article.page.lead,
+                "dateline": article.split.dateline,
+                "published_at": article.page.published_at,
+                "modified_at": article.page.modified_at,
+                "authors": to_json(article.page.authors),
+                "language": article.page.language,
+                "canonical_url": article.page.canonical_url,
+                "dates": to_json([asdict(date) for date in article.page.dates]),
+                "body_text": "\n\n".join(article.split.body),
+                "body": to_json(article.split.body),
+                "dropped": to_json(article.split.dropped),
                 "text_sha256": article.text_sha256,
                 "raw_sha256": article.raw_sha256,
-                "parser": article.parser,
-                "parser_version": article.parser_version,
+                "parser": article.page.parser,
+                "parser_version": article.page.parser_version,
                 "created_at": fetch.fetched_at,
                 "fetch_id": fetch_id,
                 "crawl_id": fetch.crawl_id,
@@ -1020,16 +995,21 @@ class Store:
             (
                 {
                     "version_id": version_id,
-                    "position": block.position,
-                    "kind": block.kind,
-                    "destination": block.destination,
-                    "text": block.text,
-                    "sha256": block.sha256,
+                    "position": placed.block.position,
+                    "kind": placed.block.kind,
+                    "destination": placed.destination,
+                    "text": placed.block.text,
+                    "sha256": placed.sha256,
                     "data": to_json(
-                        blockdata.pack(block.kind, block.position, block.text, block.data)
+                        blockdata.pack(
+                            placed.block.kind,
+                            placed.block.position,
+                            placed.block.text,
+                            placed.block.to_dict(),
+                        )
                     ),
                 }
-                for block in article.blocks
+                for placed in article.placed_blocks()
             ),
         )
         self._insert_rows(
@@ -1043,18 +1023,18 @@ class Store:
                     "caption": caption.caption,
                     "credit": caption.credit,
                 }
-                for caption in article.captions
+                for caption in article.split.captions
             ),
         )
         self._insert_rows(
             "related_links",
-            ({"version_id": version_id, **asdict(link)} for link in article.related_links),
+            ({"version_id": version_id, **asdict(link)} for link in article.split.related_links),
         )
         self._insert_rows(
             "tags",
             (
-                {"version_id": version_id, "idx": tag.index, "name": tag.name, "url": tag.url}
-                for tag in article.tags
+                {"version_id": version_id, "idx": index, "name": tag.name, "url": tag.url}
+                for index, tag in enumerate(article.page.tags)
             ),
         )
 

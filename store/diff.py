@@ -5,7 +5,7 @@ one :class:`DiffRow` per compared item, in reading order (the header fields, the
 paragraphs aligned, then captions, related links, tags and the claimed dates), and a summary.
 
 Lists are aligned with :class:`difflib.SequenceMatcher` over their items (paragraphs as stored:
-the parser already normalized their whitespace with ``crawler.text.normalize_text``). An item
+the parser already normalized their whitespace with ``domain.text.normalize_text``). An item
 present on both sides is ``unchanged``; inside a replaced stretch each old item is paired, in
 order, with the most similar new one when their word similarity reaches
 :data:`REWRITE_THRESHOLD` (``rewritten``, with the ratio), and the rest are ``removed`` or

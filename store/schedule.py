@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from domain.times import parse_iso
 
 DEFAULT_SCHEDULE = "1d:every,7d:1d,30d:7d"
 EVERY = "every"
@@ -83,23 +85,10 @@ def parse_schedule(text: str) -> Schedule:
     return Schedule(tuple(rules))
 
 
-def parse_time(value: str) -> datetime:
-    """An ISO 8601 time (``Z`` or an offset; naive means UTC) as an aware UTC datetime."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def iso(moment: datetime) -> str:
-    """A time as the store writes times: ISO 8601 UTC, whole seconds, ending in ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def due(candidates: Sequence[tuple[str, str, str]], schedule: Schedule, now: datetime) -> list[str]:
     """The URLs of ``(url, born, last_checked)`` candidates that are due at ``now``."""
     return [
         url
         for url, born, last_checked in candidates
-        if schedule.is_due(parse_time(born), parse_time(last_checked), now)
+        if schedule.is_due(parse_iso(born), parse_iso(last_checked), now)
     ]

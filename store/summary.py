@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 from sqlite_utils import Database
 
-from store.records import EventKind, FetchOutcome
+from domain.records import EventKind, FetchOutcome
 
 # Whole-store totals, each the row count of the table of that name, in report order.
 LABELS: dict[str, str] = {

@@ -20,7 +20,7 @@ from benchmarks.generate import (
 )
 from crawler.fixtures import index_fixture_set, replay_key
 from crawler.sites import parse_article, parse_listing
-from crawler.text import article_identity
+from domain.text import article_identity
 from pipelines.boilerplate import split_article
 
 

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlite_utils import Database
-from test_store import SITE, article_fetch, make_article, make_crawl
+from test_store import SITE, article_fetch, make_article, make_crawl, revise
 
 from crawler.sites import parse_article
-from crawler.sites.model import Block, Image
-from pipelines.hashing import block_sha256
+from domain.hashing import block_sha256
+from domain.pages import Block, Image
+from domain.records import PlacedBlock
 from store import SCHEMA_VERSION, Store, StoreError, blockdata
-from store.records import BlockRecord
 from store.schema import schema_version
 from tests.conftest import AFRICA
 
@@ -103,16 +103,20 @@ def test_a_data_key_that_names_the_absent_list_is_refused() -> None:
         blockdata.pack("text", 0, "", {blockdata.ABSENT_KEY: []})
 
 
-def article_with_fixture_blocks() -> tuple[Any, list[BlockRecord]]:
+def article_with_fixture_blocks() -> tuple[Any, list[PlacedBlock]]:
     """A stored-ready article whose blocks carry the parser's full data."""
     article = make_article(f"{SITE}/blocks.html")
     blocks = [
-        BlockRecord(
-            i, b.kind, "dropped", b.text, block_sha256(b.text), {**b.to_dict(), "position": i}
-        )
+        PlacedBlock(dataclasses.replace(b, position=i), "dropped", block_sha256(b.text))
         for i, b in enumerate(fixture_blocks()[:40])
     ]
-    return dataclasses.replace(article, blocks=blocks), blocks
+    record = revise(
+        article,
+        blocks=[placed.block for placed in blocks],
+        destinations=[placed.destination for placed in blocks],
+        block_sha256=[placed.sha256 for placed in blocks],
+    )
+    return record, blocks
 
 
 def test_the_store_keeps_packed_data_and_gives_back_the_full_blocks() -> None:
@@ -135,7 +139,7 @@ def test_a_version_3_file_with_full_block_data_is_packed_by_the_migration(tmp_pa
     for block in blocks:  # as schema version 3 stored it: the whole block
         db.execute(
             "UPDATE blocks SET data = ? WHERE version_id = ? AND position = ?",
-            (json.dumps(block.data), saved.version_id, block.position),
+            (json.dumps(block.block.to_dict()), saved.version_id, block.block.position),
         )
     db.execute("PRAGMA user_version = 3")
     db.conn.commit()

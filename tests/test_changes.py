@@ -10,12 +10,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlite_utils import Database
-from test_store import SITE, T1, T2, T3, article_fetch, failed_fetch, make_article, make_crawl
+from test_store import (
+    SITE,
+    T1,
+    T2,
+    T3,
+    article_fetch,
+    failed_fetch,
+    make_article,
+    make_crawl,
+    revise,
+)
 
+from domain.pages import ListingEntry, ListingPage
+from domain.records import FetchRecord
+from domain.times import parse_iso
 from store import SCHEMA_VERSION, Store
 from store.diff import DiffRow, VersionText, align, diff_versions, similarity
-from store.records import FetchRecord, ListingEntryRecord, ListingRecord
-from store.schedule import ScheduleError, parse_duration, parse_schedule, parse_time
+from store.schedule import ScheduleError, parse_duration, parse_schedule
 from store.schema import MIGRATIONS, schema_version
 
 # -- diffs ------------------------------------------------------------------------------------
@@ -130,8 +142,8 @@ def test_durations_and_times() -> None:
     assert parse_duration("90m") == timedelta(minutes=90)
     assert parse_duration("2w") == timedelta(days=14)
     assert parse_schedule("").rules == ()
-    assert parse_time("2024-05-10T14:00:00+02:00") == NOW
-    assert parse_time("2024-05-10T12:00:00") == NOW
+    assert parse_iso("2024-05-10T14:00:00+02:00") == NOW
+    assert parse_iso("2024-05-10T12:00:00") == NOW
 
 
 # -- events in the store ----------------------------------------------------------------------
@@ -141,12 +153,12 @@ ONE, TWO, THREE = (f"{SITE}/2024050{i}/a-{i}.html" for i in (1, 2, 3))
 
 def listing(
     crawl_id: str, fetched_at: str, entries: list[tuple[str, str]], end: bool = True
-) -> tuple[FetchRecord, ListingRecord]:
+) -> tuple[FetchRecord, ListingPage, str]:
     """A section page listing (url, listed_at) entries; ``end``: no "load more"."""
     url = f"{SITE}/africa/"
     fetch = FetchRecord(crawl_id, "section", url, url, 200, "ok", fetched_at, body=b"<html/>")
-    records = [ListingEntryRecord(i, u, "T", at, at) for i, (u, at) in enumerate(entries)]
-    return fetch, ListingRecord(url, "africa", records, None if end else f"{url}more", "p", "1")
+    records = [ListingEntry(u, "T", at, at, i) for i, (u, at) in enumerate(entries)]
+    return fetch, ListingPage(url, records, None if end else f"{url}more", "p", "1"), "africa"
 
 
 def crawl(
@@ -266,7 +278,7 @@ def test_a_text_change_under_a_modified_time_claimed_earlier_is_a_silent_edit() 
     store = Store.memory()
     store.begin_crawl(make_crawl())
     first = make_article(ONE, modified_at="2024-05-01T11:00:00Z")
-    touched = dataclasses.replace(first, modified_at="2024-05-02T09:00:00Z")
+    touched = revise(first, modified_at="2024-05-02T09:00:00Z")
     edited = make_article(ONE, body=["Only this now."], modified_at="2024-05-02T09:00:00Z")
     for record, at in ((first, T1), (touched, T2), (edited, T3)):
         store.save_article(article_fetch(record, fetched_at=at), record)

@@ -18,11 +18,21 @@ from urllib.parse import urlencode
 
 import pytest
 from datasette.app import Datasette
-from test_store import SITE, T1, T2, T3, article_fetch, failed_fetch, make_article, make_crawl
+from test_store import (
+    SITE,
+    T1,
+    T2,
+    T3,
+    article_fetch,
+    failed_fetch,
+    make_article,
+    make_crawl,
+    revise,
+)
 
+from domain.records import CaptionRecord, FetchOutcome, RelatedLinkRecord
 from store import Store, load_metadata
 from store.metadata import YAML_DATABASE, read_yaml
-from store.records import CaptionRecord, FetchOutcome, RelatedLinkRecord
 from store.schema import fts_table_names
 from tests.datasette_client import Client
 
@@ -53,11 +63,13 @@ def build_archive(path: Path) -> Archive:
             RelatedLinkRecord(11, "Read elsewhere", ELSEWHERE, None, "yesterday"),
         ],
     )
-    one_v2 = dataclasses.replace(
+    one_v2 = revise(
         make_article(ONE, body=["A zebra crossed.", "Then another paragraph."], captions=1),
-        related_links=one_v1.related_links,
+        related_links=one_v1.split.related_links,
     )
-    one_v2.captions.append(CaptionRecord(7, 1, f"{SITE}/img/x.jpg", SCRIPT, "Photo <b>AP</b>"))
+    one_v2.split.captions.append(
+        CaptionRecord(7, 1, f"{SITE}/img/x.jpg", SCRIPT, "Photo <b>AP</b>")
+    )
     two = make_article(
         TWO,
         title="Two <img src=x onerror=alert(2)>",

@@ -18,7 +18,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler.fixtures import index_fixture_set
-from crawler.text import article_identity
+from domain.text import article_identity
 from pipelines.reparse import format_counts, reparse_store
 from store import Store
 from tests.conftest import AFRICA

@@ -22,8 +22,9 @@ from sqlite_utils import Database
 
 from crawler.goldens import article_fixtures, expected_export, golden_path
 from crawler.history import recheck_urls
+from domain.times import parse_iso
 from store import EXPORT_KEYS, Store, load_metadata
-from store.schedule import DEFAULT_SCHEDULE, parse_schedule, parse_time
+from store.schedule import DEFAULT_SCHEDULE, parse_schedule
 from tests.crawling import ROOT, replay, run_crawl, run_scrapy
 from tests.datasette_client import Client
 from tests.mockserver import serve_fixture_set
@@ -262,7 +263,7 @@ def test_the_schedule_with_a_frozen_clock(history: Path) -> None:
 
     def due(now: str) -> set[str]:
         with Store(history) as store:
-            return set(store.due_for_recheck(parse_time(now), schedule, "africa"))
+            return set(store.due_for_recheck(parse_iso(now), schedule, "africa"))
 
     everything = {HEADLINE, PARAGRAPHS, CAPTION, MODIFIED, MARKUP, DELETED, REDIRECT, DELISTED}
     everything |= {NEW1, NEW2}
@@ -275,7 +276,7 @@ def test_the_schedule_with_a_frozen_clock(history: Path) -> None:
     assert due("2023-02-10T12:00:00Z") == everything  # a week since the last check
     assert due("2023-03-05T12:00:00Z") == set()  # over thirty days old: never again
     with Store(history) as store:
-        assert store.due_for_recheck(parse_time(T3), schedule, "business") == []
+        assert store.due_for_recheck(parse_iso(T3), schedule, "business") == []
 
 
 def canned(client: Client, name: str, **params: str) -> list[dict[str, Any]]:

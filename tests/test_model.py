@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from crawler.sites import parse_article
-from crawler.sites.model import Block, Image
+from domain.pages import Block, Image
 from tests.conftest import AFRICA
 
 

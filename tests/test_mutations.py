@@ -1,8 +1,8 @@
 """Bad input, by machine: the recorded article pages, mutated, through spider, pipelines and store.
 
 Hypothesis truncates the pages, drops and duplicates elements, shuffles attributes and injects
-odd characters, then feeds each page to the spider's article callback, the boilerplate and
-provenance pipelines and the store. Whatever the page: nothing raises, exactly one item comes
+odd characters, then feeds each page to the spider's article callback, the article pipeline
+(the article chain) and the store. Whatever the page: nothing raises, exactly one item comes
 out, its fetch is recorded, and an article without a title or body text is never stored.
 """
 
@@ -24,10 +24,9 @@ from scrapy.utils.test import get_crawler
 from crawler.fetching import META_KIND
 from crawler.fixtures import Fixture, index_fixture_set
 from crawler.items import ArticleItem, FetchItem
-from pipelines.boilerplate import BoilerplatePipeline
-from pipelines.provenance import ProvenancePipeline
+from domain.records import CrawlRecord
+from pipelines.article import ArticlePipeline
 from store import Store
-from store.records import CrawlRecord
 from tests.conftest import AFRICA
 from tests.local_section_spider import LocalSectionSpider
 
@@ -49,8 +48,7 @@ class Harness:
     """The spider, the pipelines and an in-memory store, as a crawl would wire them."""
 
     spider: LocalSectionSpider
-    boilerplate: BoilerplatePipeline
-    provenance: ProvenancePipeline
+    article: ArticlePipeline
     store: Store
     crawl_id: str
 
@@ -66,7 +64,7 @@ def harness() -> Iterator[Harness]:
     run = crawl_id(crawler)
     store.begin_crawl(CrawlRecord(run, spider.name, {}, "2024-01-01T00:00:00Z", {}))
     assert crawler.stats is not None
-    yield Harness(spider, BoilerplatePipeline(crawler.stats), ProvenancePipeline(), store, run)
+    yield Harness(spider, ArticlePipeline(crawler.stats), store, run)
     store.close()
 
 
@@ -115,7 +113,7 @@ def process(harness: Harness, response: HtmlResponse) -> tuple[Any, int]:
     """The one item the spider makes of the response, through the pipelines into the store."""
     items = list(harness.spider.parse_article(response))
     assert len(items) == 1, items
-    item = harness.provenance.process_item(harness.boilerplate.process_item(items[0]))
+    item = harness.article.process_item(items[0])
     if isinstance(item, ArticleItem):
         assert item.record is not None
         fetch_id = harness.store.save_article(item.fetch, item.record).fetch_id
@@ -182,7 +180,7 @@ def test_a_parser_bug_is_recorded_not_lost(
     def broken(url: str, html: str) -> None:
         raise KeyError("a selector the parser did not expect")
 
-    monkeypatch.setattr("crawler.spiders.section.parse_article", broken)
+    monkeypatch.setattr("pipelines.chain.parse_article", broken)
     fixture = ARTICLES[0]
     item, fetch_id = process(harness, response_for(fixture, fixture.body()))
     assert isinstance(item, FetchItem)

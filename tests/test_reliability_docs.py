@@ -8,8 +8,8 @@ from typing import get_args
 
 import pytest
 
+from domain.records import FetchOutcome
 from store.metadata import read_yaml
-from store.records import FetchOutcome
 from tests.conftest import ROOT
 
 RELIABILITY = (ROOT / "docs" / "RELIABILITY.md").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sites import UnparseablePage, parse_article
-from crawler.sites.model import ArticlePage
+from domain.pages import ArticlePage
 from pipelines.reparse import ReparseCounts, reparse_store
 from store import Store
 from tests.crawling import ROOT, replay

@@ -27,8 +27,8 @@ import pytest
 from datasette.app import Datasette
 from test_store import SITE, T1, article_fetch, make_article, make_crawl
 
+from domain.records import CaptionRecord
 from store import Store, load_metadata
-from store.records import CaptionRecord
 from tests.datasette_client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def build_store(path: Path) -> None:
         body=[f"Searchers type {FTS_SYNTAX} and worse.", f"A paragraph with {SCRIPT} inside."],
         captions=0,
     )
-    article.captions.extend(
+    article.split.captions.extend(
         [
             CaptionRecord(1, 0, f"{SITE}/img/a.jpg", SCRIPT, IMG),
             CaptionRecord(2, 0, f"{SITE}/img/b.jpg", IMG, "credit"),

@@ -6,8 +6,8 @@ recognizes the page, so a layout change is a new class beside the old one.
 
 from __future__ import annotations
 
-from crawler.sites.model import ArticlePage, ListingPage
 from crawler.sites.platform import ListingV1, PlatformV1, UnparseablePage, html_root
+from domain.pages import ArticlePage, ListingPage
 
 ARTICLE_PARSERS = (PlatformV1,)
 

@@ -15,9 +15,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.preview import export_page
 from crawler.sites import UnparseablePage
-from crawler.sites.dates import iso_z
+from domain.times import iso_z
+from pipelines.preview import export_page  # an entry point: the top of the layers
 
 
 def main(argv: list[str] | None = None) -> int:

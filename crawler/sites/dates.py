@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+from domain.times import iso_z, parse_iso
+
 MONTHS = {
     # English
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -31,16 +33,6 @@ _VISIBLE = re.compile(
 _DAY_MONTH = re.compile(
     r"^(?P<d>\d{1,2})\s+(?P<month>[^\W\d_]+),?\s+(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<gmt>GMT|UTC)?$"
 )
-
-
-def iso_z(moment: datetime) -> str:
-    """A timezone-aware datetime as ISO 8601 UTC with a trailing Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso_z(value: str) -> datetime:
-    """The datetime of an ISO 8601 UTC string ending in Z."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def _offset(text: str) -> timezone:
@@ -113,7 +105,7 @@ def parse_day_month(raw: str, site_tz: timezone, context: str | None) -> str | N
     if month is None:
         return None
     tz = UTC if match.group("gmt") else site_tz
-    reference = parse_iso_z(context)
+    reference = parse_iso(context)
     for year in (reference.year, reference.year - 1):
         try:
             moment = datetime(

@@ -1,6 +1,6 @@
 """The parser for the publishing platform behind Sputnik's editions and ria.ru.
 
-Pure code: HTML text and its URL in, :mod:`crawler.sites.model` data out. One class per
+Pure code: HTML text and its URL in, :mod:`domain.pages` data out. One class per
 layout version of the platform (as Fundus does); :func:`crawler.sites.parse_article` picks the
 one whose ``recognize`` accepts the page. Selectors are compiled once, as class attributes,
 and run on lxml's tree directly (:class:`Css`).
@@ -18,7 +18,7 @@ from lxml import etree
 from parsel.csstranslator import css2xpath
 
 from crawler.sites import dates
-from crawler.sites.model import (
+from domain.pages import (
     ArticlePage,
     Block,
     BlockKind,
@@ -28,7 +28,7 @@ from crawler.sites.model import (
     ListingPage,
     Tag,
 )
-from crawler.text import article_identity, normalize_text, strip_tracking
+from domain.text import article_identity, normalize_text, strip_tracking
 
 
 class UnparseablePage(ValueError):

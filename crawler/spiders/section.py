@@ -1,7 +1,8 @@
 """SectionSpider: reads a section's listing, follows its "load more" chunks, requests articles.
 
-Spiders route; they do not parse fields: listing and article pages go to ``crawler.sites``,
-and every response (or failure) becomes exactly one item carrying its fetch provenance.
+Spiders route; they do not parse fields: listing pages go to ``crawler.sites``, article pages
+to the article pipeline (the article chain), and every response (or failure) becomes exactly
+one item carrying its fetch provenance.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from crawler.fetching import (
     fetch_from_failure,
     fetch_from_response,
     read_page,
-    refused_page,
 )
 from crawler.history import check_settings, parse_recheck, recheck_urls, redirected_away
 from crawler.items import ArticleItem, FetchItem, ListingItem
 from crawler.run import crawl_id
-from crawler.sites import UnparseablePage, parse_article, parse_listing
+from crawler.sites import parse_listing
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -38,7 +38,6 @@ STAT_SECTION_REACHED = "wire/section/reached"
 STAT_SECTION_ERROR = "wire/section/error"
 STAT_RECHECK = "wire/recheck/requested"
 STAT_REDIRECTED_AWAY = "wire/article/redirected_away"
-STAT_PARSER_ERROR = "wire/parser/error"
 # Articles go before the next listing page: the queue then holds one page of articles at a
 # time, not the whole section's (memory flat in the section's size; articles stored sooner).
 ARTICLE_PRIORITY = 1
@@ -159,18 +158,7 @@ class SectionSpider(scrapy.Spider):
             logger.warning("Not a page: %s (%s)", response.url, fetch.error)
             yield FetchItem(fetch)
             return
-        try:
-            page = parse_article(response.url, text)
-        except UnparseablePage as refused:
-            logger.warning("Not an article: %s (%s)", response.url, refused)
-            yield FetchItem(refused_page(fetch, str(refused)))
-            return
-        except Exception as bug:  # a parser bug must not lose the fetch: record it, count it
-            logger.exception("Parser error on %s", response.url)
-            self.crawler.stats.inc_value(STAT_PARSER_ERROR)
-            yield FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
-            return
-        yield ArticleItem(fetch, page)
+        yield ArticleItem(fetch, text)  # read by the article pipeline (pipelines.article)
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         """An HTTP error status or a failed download: recorded, never silently skipped."""

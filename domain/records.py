@@ -1,14 +1,17 @@
-"""What the store accepts: plain records, no Scrapy.
+"""What the store keeps: plain records, no Scrapy, no SQL.
 
-The item pipelines build these from crawled responses; :class:`store.Store` writes each one
-(a fetch together with what came of it) in a single transaction. Times are ISO 8601 UTC
-strings ending in ``Z``.
+The crawler makes the fetch records, the article chain the article records; the store writes
+each fetch together with what came of it in a single transaction. Times are ISO 8601 UTC
+strings ending in ``Z`` (:mod:`domain.times`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from domain.hashing import sha256_hex
+from domain.pages import ArticlePage, Block
 
 FetchOutcome = Literal[
     "ok",  # 2xx, parsed into an article or a listing
@@ -72,17 +75,19 @@ class FetchRecord:
     redirect_status: int | None = None  # the first redirect's status, when one was followed
     encoding: str | None = None  # the character encoding the page's text was decoded with
 
+    def __post_init__(self) -> None:
+        """Hash the body once, where the fetch is made: every later user reads this hash."""
+        if self.body is not None and self.body_sha256 is None:
+            self.body_sha256 = sha256_hex(self.body)
+
 
 @dataclass
-class BlockRecord:
-    """One block of an article body, and where the boilerplate split put it."""
+class PlacedBlock:
+    """One block of an article page, where the boilerplate split put it, and its text hash."""
 
-    position: int
-    kind: str
+    block: Block
     destination: BlockDestination
-    text: str
-    sha256: str  # SHA-256 of the block's normalized text
-    data: dict[str, Any] = field(default_factory=dict)  # the parser's full block
+    sha256: str  # SHA-256 of the block's normalized text (domain.hashing.block_sha256)
 
 
 @dataclass
@@ -108,71 +113,39 @@ class RelatedLinkRecord:
 
 
 @dataclass
-class TagRecord:
-    """A tag of the article."""
+class SplitArticle:
+    """An article page with its boilerplate split out of the body (``pipelines.boilerplate``).
 
-    index: int
-    name: str
-    url: str | None
+    ``destinations`` names, for each of the page's blocks in order, where the block went.
+    """
 
-
-@dataclass
-class DateRecord:
-    """A date the page claims, with its raw string and where it was read."""
-
-    kind: str
-    value: str | None
-    raw: str
-    source: str
+    dateline: str | None = None
+    body: list[str] = field(default_factory=list)
+    captions: list[CaptionRecord] = field(default_factory=list)
+    related_links: list[RelatedLinkRecord] = field(default_factory=list)
+    destinations: list[BlockDestination] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)  # block kind -> how many dropped
 
 
 @dataclass
 class ArticleRecord:
-    """One parsed, split and hashed article page."""
+    """One article page as the store keeps it: the parser's page, its split, and its hashes.
 
-    url: str  # the article's identity: absolute, no query, no fragment
-    article_id: str | None
-    site: str
-    section: str | None
-    title: str | None
-    lead: str | None
-    dateline: str | None
-    published_at: str | None
-    modified_at: str | None
-    language: str | None
-    canonical_url: str | None
-    authors: list[str]
-    dates: list[DateRecord]
-    body: list[str]  # the body paragraphs, in order
-    blocks: list[BlockRecord]  # every block of the page, each with its destination
-    captions: list[CaptionRecord]
-    related_links: list[RelatedLinkRecord]
-    tags: list[TagRecord]
-    text_sha256: str  # SHA-256 of the normalized text (see pipelines.hashing)
+    Made by the article chain (``pipelines.chain.read_article``) and nowhere else.
+    """
+
+    url: str  # the article's identity: absolute, no query, no fragment (domain.text)
+    page: ArticlePage
+    split: SplitArticle
+    block_sha256: list[str]  # per block of ``page.blocks``: SHA-256 of its normalized text
+    text_sha256: str  # SHA-256 of the canonical text (domain.hashing)
     raw_sha256: str  # SHA-256 of the raw body bytes
-    parser: str
-    parser_version: str
-    dropped: dict[str, int] = field(default_factory=dict)  # block kind -> count dropped
 
-
-@dataclass
-class ListingEntryRecord:
-    """One article as a listing page showed it."""
-
-    position: int
-    url: str
-    title: str | None
-    listed_at: str | None
-    listed_raw: str | None
-
-
-@dataclass
-class ListingRecord:
-    """A section page or "load more" chunk and the entries it showed."""
-
-    listing_url: str
-    section: str
-    entries: list[ListingEntryRecord]
-    next_url: str | None
-    parser: str
-    parser_version: str
+    def placed_blocks(self) -> list[PlacedBlock]:
+        """Every block of the page with its destination and hash, in page order."""
+        return [
+            PlacedBlock(block, destination, sha256)
+            for block, destination, sha256 in zip(
+                self.page.blocks, self.split.destinations, self.block_sha256, strict=True
+            )
+        ]

@@ -1,4 +1,4 @@
-"""What a site parser makes of a page: plain data, no Scrapy, no HTML.
+"""What a site parser reads from a page: plain data, no Scrapy, no HTML.
 
 An article page becomes an :class:`ArticlePage`: header fields plus the body as an ordered
 list of typed :class:`Block` objects, exactly as the page shows them (boilerplate included;
@@ -75,6 +75,14 @@ class Block:
             for i in self.images
         ]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Block:
+        """The block :meth:`to_dict` made (keys it does not know are left out)."""
+        known = {name: data[name] for name in BLOCK_FIELDS if name in data}
+        known["images"] = [Image(**image) for image in known.get("images", ())]
+        known["items"] = list(known.get("items", ()))
+        return cls(**known)
 
 
 BLOCK_FIELDS = tuple(f.name for f in fields(Block))

@@ -1,7 +1,7 @@
 """The hash rules of the store, each written once.
 
 * ``raw_sha256``: SHA-256 of the page's body bytes as received (content coding removed).
-* ``block_sha256``: SHA-256 of a block's normalized text (``crawler.text.normalize_text``).
+* ``block_sha256``: SHA-256 of a block's normalized text (``domain.text.normalize_text``).
 * ``text_sha256``: SHA-256 of the article's *canonical text* — the normalized title, lead,
   dateline, body paragraphs, captions and credits, related-link titles and URLs, and tags, one
   per line under a label. Two fetches with the same canonical text are the same version;
@@ -12,9 +12,27 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Protocol
 
-from crawler.text import normalize_text
-from store.records import CaptionRecord, RelatedLinkRecord
+from domain.text import normalize_text
+
+
+class Captioned(Protocol):
+    """A photo as the canonical text counts it (``domain.records.CaptionRecord``)."""
+
+    @property
+    def caption(self) -> str | None: ...
+    @property
+    def credit(self) -> str | None: ...
+
+
+class Linked(Protocol):
+    """A related link as the canonical text counts it (``domain.records.RelatedLinkRecord``)."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
 
 
 def sha256_hex(data: bytes) -> str:
@@ -33,8 +51,8 @@ def canonical_text(
     lead: str | None,
     dateline: str | None,
     body: Iterable[str],
-    captions: Iterable[CaptionRecord],
-    related_links: Iterable[RelatedLinkRecord],
+    captions: Iterable[Captioned],
+    related_links: Iterable[Linked],
     tags: Iterable[str],
 ) -> str:
     """The article's text as one string: what ``text_sha256`` hashes."""

@@ -1,8 +1,8 @@
 """What a crawl would store of one saved article page, in the export's shape.
 
-The same parser, boilerplate split, hashing and store as a crawl, run on bytes already at
-hand (a saved file, a fixture) in an in-memory store: used by ``python -m crawler.sites`` and
-by the golden files of ``python -m crawler.goldens``.
+The crawl's decoding, article chain (:func:`pipelines.chain.read_article`) and store, run on
+bytes already at hand (a saved file, a fixture) in an in-memory store: used by
+``python -m crawler.sites``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from __future__ import annotations
 from scrapy.http import HtmlResponse
 
 from crawler.fetching import UndecodablePage, decode_page
-from crawler.items import ArticleItem
-from crawler.sites import UnparseablePage, parse_article
-from pipelines.boilerplate import split_article
-from pipelines.hashing import sha256_hex
-from pipelines.provenance import article_record
+from crawler.sites import UnparseablePage
+from domain.records import CrawlRecord, FetchRecord
+from pipelines.chain import read_article
 from store import Store
-from store.records import CrawlRecord, FetchRecord
 
 LOCAL_CRAWL = "local-file"
 
@@ -31,7 +28,6 @@ def export_page(
         html, encoding = decode_page(HtmlResponse(url=url, headers=headers or {}, body=body))
     except UndecodablePage as undecodable:
         raise UnparseablePage(str(undecodable)) from None
-    page = parse_article(url, html)
     fetch = FetchRecord(
         crawl_id=LOCAL_CRAWL,
         kind="article",
@@ -41,11 +37,10 @@ def export_page(
         outcome="ok",
         fetched_at=fetched_at,
         body=body,
-        body_sha256=sha256_hex(body),
         encoding=encoding,
     )
-    item = ArticleItem(fetch, page, split=split_article(page))
+    record = read_article(fetch, html)
     with Store.memory() as store:
         store.begin_crawl(CrawlRecord(LOCAL_CRAWL, "crawler.sites", {"url": url}, fetched_at, {}))
-        store.save_article(fetch, article_record(item))
+        store.save_article(fetch, record)
         return next(iter(store.export_articles()))

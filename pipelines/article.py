@@ -1,0 +1,63 @@
+"""The article pipeline: runs the article chain on every article page of a crawl.
+
+An :class:`crawler.items.ArticleItem` leaves with its ``record`` (parsed, split, hashed by
+:func:`pipelines.chain.read_article`); a page no parser reads as an article leaves as a
+:class:`crawler.items.FetchItem` whose fetch is ``unparseable`` — kept raw, to re-parse later.
+Other items pass through.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+
+from crawler.fetching import refused_page
+from crawler.items import FetchItem
+from crawler.sites import UnparseablePage
+from pipelines.chain import read_article
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+STAT_PARSER_ERROR = "wire/parser/error"
+
+
+class ArticlePipeline:
+    """Turns each article page into the record the store saves, and counts what it dropped."""
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
+        """Built by Scrapy with the crawl's stats collector."""
+        if crawler.stats is None:
+            raise RuntimeError("the article pipeline needs the crawl's stats collector")
+        return cls(crawler.stats)
+
+    def process_item(self, item: Any) -> Any:
+        """Fill ``record`` of an article page, or turn a page that is no article into its fetch."""
+        adapter = ItemAdapter(item)
+        if "text" not in adapter.field_names() or adapter.get("record") is not None:
+            return item
+        fetch = adapter["fetch"]
+        try:
+            record = read_article(fetch, adapter["text"])
+        except UnparseablePage as refused:
+            logger.warning("Not an article: %s (%s)", fetch.final_url, refused)
+            return FetchItem(refused_page(fetch, str(refused)))
+        except Exception as bug:  # a parser bug must not lose the fetch: record it, count it
+            logger.exception("Parser error on %s", fetch.final_url)
+            self.stats.inc_value(STAT_PARSER_ERROR)
+            return FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
+        for kind, count in record.split.dropped.items():
+            self.stats.inc_value(f"boilerplate/dropped/{kind}", count)
+        if record.split.dropped.get("unknown"):
+            logger.warning("unknown block types on %s: kept in blocks, not in the body", record.url)
+        adapter["record"] = record
+        return item
