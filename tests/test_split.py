@@ -7,7 +7,7 @@ import re
 import pytest
 
 from crawler.goldens import article_fixtures
-from crawler.sites import parse_article
+from crawler.sites import UnparseablePage, parse_article
 from crawler.sites.model import ArticlePage
 from pipelines.boilerplate import SplitArticle, clean_dateline, split_article
 from tests.conftest import AFRICA
@@ -85,3 +85,11 @@ def test_infinite_scroll_article_is_ignored() -> None:
     assert 'data-article-id="1106219840"' in other
     assert all("1106219840" not in (link.url or "") for link in split.related_links)
     assert len(split.body) == 4
+
+
+def test_the_article_is_the_one_the_url_names() -> None:
+    html = (AFRICA / "article-1106222671.html").read_text(encoding="utf-8")
+    no_id = parse_article("https://sputnikglobe.com/africa/an-article.html", html)
+    assert no_id.article_id == "1106222671"  # the first div.article on the page
+    with pytest.raises(UnparseablePage, match="data-article-id=1106000001 \\(the URL's id\\)"):
+        parse_article("https://sputnikglobe.com/20230101/other-1106000001.html", html)
