@@ -17,8 +17,6 @@ Project settings (documented in the README's reference, each with its default):
 
 from __future__ import annotations
 
-from store.schedule import DEFAULT_SCHEDULE
-
 BOT_NAME = "wirearchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -30,7 +28,7 @@ FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
 STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
-RECHECK_SCHEDULE = DEFAULT_SCHEDULE
+RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_schedule
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-DEFAULT_SCHEDULE = "1d:every,7d:1d,30d:7d"
 EVERY = "every"
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
