@@ -40,7 +40,7 @@ from benchmarks.generate import (  # noqa: E402
     generate,
 )
 from benchmarks.timing import read_mark  # noqa: E402
-from crawler.fixtures import SIDECAR_SUFFIX, index_sidecars  # noqa: E402
+from crawler.fixtures import SIDECAR_SUFFIX, ReplayIndex  # noqa: E402
 from crawler.sites import parse_article  # noqa: E402
 from pipelines.boilerplate import split_article  # noqa: E402
 from pipelines.reparse import ReparseCounts, format_counts, reparse_store  # noqa: E402
@@ -425,7 +425,7 @@ def index_figure(site: Path) -> Figure:
     """How long the replay handler's start-up index of every sidecar takes."""
     sidecars = sum(1 for _ in site.glob(f"*{SIDECAR_SUFFIX}"))
     started = time.perf_counter()
-    index_sidecars(site)
+    ReplayIndex(site)
     seconds = time.perf_counter() - started
     return Figure(
         f"replay handler index at start-up ({sidecars} sidecars)",

@@ -138,6 +138,7 @@ def key_hash(key: str) -> int:
 class ReplayIndex:
     """Every fixture's sidecar file name by replay key, in little memory at any size.
 
+    Every sidecar of the set is checked when the index is built (:func:`checked_fixtures`).
     Only a 64-bit hash of each key is kept, in a sorted array, beside the sidecar names in one
     bytes blob: about 24 bytes and the name's length a page, where a dict of key and name
     strings took about half a kilobyte. :meth:`find` reads the sidecar and compares its URL's
@@ -197,12 +198,6 @@ class ReplayIndex:
         return None
 
 
-def index_sidecars(path: Path) -> ReplayIndex:
-    """The replay handler's index of a set: every sidecar checked now, kept as a name only
-    (a few dozen bytes a page, where the loaded fixtures take over a kilobyte)."""
-    return ReplayIndex(path)
-
-
 class ReplayDownloadHandler:
     """A download handler that answers every request from a recorded fixture set."""
 
@@ -215,7 +210,7 @@ class ReplayDownloadHandler:
         self.crawler = crawler
         self.folder = fixture_set_path(name)
         # sidecars are checked now and read again on request: the index stays small at any size
-        self.index = index_sidecars(self.folder)
+        self.index = ReplayIndex(self.folder)
         logger.info("Replaying %d recorded responses from %s", len(self.index), name)
 
     @classmethod

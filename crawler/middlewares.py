@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.asyncio import sleep
@@ -167,6 +167,10 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
 class RetryAfterMiddleware(RetryMiddleware):
     """Scrapy's retries, plus what Scrapy does not do.
 
+    Failed downloads (``RETRY_EXCEPTIONS``) are retried by Scrapy's own ``process_exception``;
+    retryable statuses go through :meth:`retry_request`, built on Scrapy's public
+    ``get_retry_request`` with the same settings and ``request.meta`` keys.
+
     * A retryable answer (429, 503, ...) with ``Retry-After`` is retried no sooner than the
       header asks, if that is at most ``RETRY_AFTER_MAX`` seconds; a longer wait is not
       retried (``retry/retry_after/over_max``) and the fetch is recorded as given up.
@@ -186,6 +190,25 @@ class RetryAfterMiddleware(RetryMiddleware):
         """Built by Scrapy from ``RETRY_*`` and ``RETRY_AFTER_MAX``."""
         return cls(crawler)
 
+    def retry_request(self, request: Request, reason: str) -> Request | None:
+        """A copy of ``request`` to send again, or None when its retries ran out.
+
+        As Scrapy's retries: ``RETRY_TIMES``, ``RETRY_PRIORITY_ADJUST`` and
+        ``RETRY_GIVE_UP_LOG_LEVEL``, each overridden by the request's ``max_retry_times``,
+        ``priority_adjust`` or ``give_up_log_level`` meta key; counted in the ``retry/``
+        stats (``count``, ``reason_count/<reason>``, ``max_reached``).
+        """
+        spider = self.crawler.spider
+        assert spider is not None
+        return get_retry_request(
+            request,
+            spider=spider,
+            reason=reason,
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+            give_up_log_level=request.meta.get("give_up_log_level", self.give_up_log_level),
+        )
+
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response
     ) -> Request | Response:
@@ -200,7 +223,7 @@ class RetryAfterMiddleware(RetryMiddleware):
                 f"RETRY_AFTER_MAX ({self.max_wait:.0f} s)"
             )
             return response
-        retry = self._retry(request, response_status_message(response.status))
+        retry = self.retry_request(request, response_status_message(response.status))
         if retry is None:
             retries = request.meta.get("retry_times", 0)
             request.meta[META_GAVE_UP] = f"HTTP {response.status} after {retries} retries"

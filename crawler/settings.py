@@ -13,13 +13,9 @@ Project settings (documented in the README's reference, each with its default):
   and replays of old recordings).
 * ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
 * ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
-* ``MALLOC_MMAP_THRESHOLD`` — glibc's mmap threshold in bytes, fixed for the crawl process so
-  page-sized buffers never fragment the heap (default 0: glibc's own; see ``crawler.memory``).
 """
 
 from __future__ import annotations
-
-from store.schedule import DEFAULT_SCHEDULE
 
 BOT_NAME = "wirearchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -32,11 +28,10 @@ FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
 STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
-RECHECK_SCHEDULE = DEFAULT_SCHEDULE
+RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_schedule
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
-MALLOC_MMAP_THRESHOLD = 0
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
@@ -70,7 +65,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # An article is one request whatever tracking parameters or fragment its link carries.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
-ADDONS = {"crawler.fixtures.FixturesAddon": 0, "crawler.memory.MemoryAddon": 0}
+ADDONS = {"crawler.fixtures.FixturesAddon": 0}
 # Item log lines name the page instead of printing its body and blocks.
 LOG_FORMATTER = "crawler.logformatter.ItemLogFormatter"
 # A redirected article request is never dropped as a duplicate (see crawler.history).

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 
 from domain.times import parse_iso
 
-DEFAULT_SCHEDULE = "1d:every,7d:1d,30d:7d"
 EVERY = "every"
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"^(\d+)([mhdw])$")

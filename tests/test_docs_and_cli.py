@@ -38,6 +38,17 @@ def test_project_setting_documented_with_its_default(name: str) -> None:
     assert shown in row, row
 
 
+def test_the_settings_module_loads_nothing_of_the_store() -> None:
+    check = (
+        "import sys, crawler.settings; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'store'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
 @pytest.mark.parametrize(
     "command",
     ["scrapy crawl africa", "python -m crawler.sites", "python -m crawler.goldens",

@@ -22,9 +22,10 @@ from sqlite_utils import Database
 
 from crawler.goldens import article_fixtures, expected_export, golden_path
 from crawler.history import recheck_urls
+from crawler.settings import RECHECK_SCHEDULE
 from domain.times import parse_iso
 from store import EXPORT_KEYS, Store, load_metadata
-from store.schedule import DEFAULT_SCHEDULE, parse_schedule
+from store.schedule import parse_schedule
 from tests.crawling import ROOT, replay, run_crawl, run_scrapy
 from tests.datasette_client import Client
 from tests.mockserver import serve_fixture_set
@@ -259,7 +260,7 @@ def test_versions_of_a_gone_article_stay(db: Database) -> None:
 
 
 def test_the_schedule_with_a_frozen_clock(history: Path) -> None:
-    schedule = parse_schedule(DEFAULT_SCHEDULE)
+    schedule = parse_schedule(RECHECK_SCHEDULE)
 
     def due(now: str) -> set[str]:
         with Store(history) as store:
@@ -471,7 +472,7 @@ def test_a_real_redirect_to_the_section_page_marks_a_known_article_gone(tmp_path
 
 
 def test_recheck_modes_read_from_the_store(history: Path, tmp_path: Path) -> None:
-    base = {"STORE_PATH": str(history), "RECHECK_SCHEDULE": DEFAULT_SCHEDULE}
+    base = {"STORE_PATH": str(history), "RECHECK_SCHEDULE": RECHECK_SCHEDULE}
     weekly_due = Settings({**base, "RECHECK_NOW": "2023-02-07T17:00:00Z"})
     assert set(recheck_urls(weekly_due, "africa", "schedule")) == {
         HEADLINE,

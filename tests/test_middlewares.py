@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest, ResponseDataLossError
@@ -22,6 +23,9 @@ from crawler.middlewares import (
     retry_after_seconds,
 )
 from tests.local_section_spider import LocalSectionSpider
+
+if TYPE_CHECKING:
+    from scrapy.statscollectors import StatsCollector
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -56,6 +60,60 @@ def test_a_retry_after_longer_than_the_cap_is_given_up() -> None:
     )
     assert crawler.stats is not None
     assert crawler.stats.get_value("retry/retry_after/over_max") == 1
+
+
+def retry_middleware(**settings: Any) -> tuple[RetryAfterMiddleware, StatsCollector]:
+    """The middleware of a crawler whose spider is open, and that crawler's stats."""
+    crawler = get_crawler(LocalSectionSpider, settings)
+    crawler.spider = LocalSectionSpider.from_crawler(crawler)
+    assert crawler.stats is not None
+    return RetryAfterMiddleware.from_crawler(crawler), crawler.stats
+
+
+def test_a_retryable_status_is_retried_as_scrapy_retries() -> None:
+    middleware, stats = retry_middleware(RETRY_TIMES=2, RETRY_PRIORITY_ADJUST=-3)
+    request = Request("http://127.0.0.1/a-1.html", priority=10)
+    first = asyncio.run(middleware.process_response(request, Response(request.url, status=503)))
+    assert isinstance(first, Request)
+    assert (first.meta["retry_times"], first.priority, first.dont_filter) == (1, 7, True)
+    second = asyncio.run(middleware.process_response(first, Response(first.url, status=500)))
+    assert isinstance(second, Request)
+    assert second.meta["retry_times"] == 2
+    answer = Response(second.url, status=503)
+    assert asyncio.run(middleware.process_response(second, answer)) is answer
+    assert second.meta[META_GAVE_UP] == "HTTP 503 after 2 retries"
+    assert stats.get_value("retry/count") == 2
+    assert stats.get_value("retry/reason_count/503 Service Unavailable") == 1
+    assert stats.get_value("retry/reason_count/500 Internal Server Error") == 1
+    assert stats.get_value("retry/max_reached") == 1
+
+
+def test_request_meta_overrides_the_retry_settings() -> None:
+    middleware, stats = retry_middleware(RETRY_TIMES=5)
+    once = Request("http://127.0.0.1/a-1.html", meta={"max_retry_times": 1, "priority_adjust": 4})
+    retry = asyncio.run(middleware.process_response(once, Response(once.url, status=503)))
+    assert isinstance(retry, Request)
+    assert retry.priority == 4
+    answer = Response(retry.url, status=503)
+    assert asyncio.run(middleware.process_response(retry, answer)) is answer
+    assert stats.get_value("retry/max_reached") == 1
+    never = Request("http://127.0.0.1/a-2.html", meta={"dont_retry": True})
+    answer = Response(never.url, status=503)
+    assert asyncio.run(middleware.process_response(never, answer)) is answer
+    assert META_GAVE_UP not in never.meta
+    assert stats.get_value("retry/count") == 1
+
+
+def test_a_network_failure_is_retried_with_its_exception_as_the_reason() -> None:
+    middleware, stats = retry_middleware(RETRY_TIMES=1)
+    request = Request("http://127.0.0.1/a-1.html")
+    retry = middleware.process_exception(request, DownloadTimeoutError("took too long"))
+    assert isinstance(retry, Request)
+    assert retry.meta["retry_times"] == 1
+    assert middleware.process_exception(retry, DownloadTimeoutError("again")) is None
+    reason = "retry/reason_count/scrapy.exceptions.DownloadTimeoutError"
+    assert (stats.get_value("retry/count"), stats.get_value(reason)) == (1, 1)
+    assert stats.get_value("retry/max_reached") == 1
 
 
 @pytest.mark.parametrize(

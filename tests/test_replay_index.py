@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler import fixtures
-from crawler.fixtures import FixtureError, ReplayIndex, index_fixture_set, index_sidecars
+from crawler.fixtures import FixtureError, ReplayIndex, index_fixture_set
 from tests.conftest import AFRICA
 
 
@@ -22,7 +22,7 @@ def write_fixture(folder: Path, name: str, url: str, body: str = "x") -> None:
 
 def test_finds_every_fixture_of_the_set_as_the_full_index_does() -> None:
     full = index_fixture_set(AFRICA)
-    index = index_sidecars(AFRICA)
+    index = ReplayIndex(AFRICA)
     assert len(index) == len(full) == 21
     for fixture in full.values():
         assert index.find(fixture.url) == fixture
@@ -30,31 +30,31 @@ def test_finds_every_fixture_of_the_set_as_the_full_index_does() -> None:
 
 def test_lookup_is_by_replay_key() -> None:
     url = next(f.url for f in index_fixture_set(AFRICA).values() if "/2023" in f.url)
-    found = index_sidecars(AFRICA).find(url + "#comments")
+    found = ReplayIndex(AFRICA).find(url + "#comments")
     assert found is not None
     assert found.url == url
 
 
 def test_unknown_url_is_not_found() -> None:
-    assert index_sidecars(AFRICA).find("https://sputnikglobe.com/20230101/nothing-1.html") is None
+    assert ReplayIndex(AFRICA).find("https://sputnikglobe.com/20230101/nothing-1.html") is None
 
 
 def test_malformed_sidecar_refused_when_indexing(tmp_path: Path) -> None:
     write_fixture(tmp_path, "good", "https://a.test/good")
     (tmp_path / "bad.http.json").write_text("{not json")
     with pytest.raises(FixtureError, match="malformed sidecar"):
-        index_sidecars(tmp_path)
+        ReplayIndex(tmp_path)
 
 
 def test_empty_set_refused(tmp_path: Path) -> None:
     with pytest.raises(FixtureError, match="holds no"):
-        index_sidecars(tmp_path)
+        ReplayIndex(tmp_path)
 
 
 def test_same_url_twice_the_last_sidecar_in_name_order_wins(tmp_path: Path) -> None:
     write_fixture(tmp_path, "a", "https://a.test/page?b=2&a=1", body="first")
     write_fixture(tmp_path, "b", "https://a.test/page?a=1&b=2", body="second")
-    index = index_sidecars(tmp_path)
+    index = ReplayIndex(tmp_path)
     assert len(index) == 1
     found = index.find("https://a.test/page?a=1&b=2")
     assert found is not None
@@ -71,7 +71,7 @@ def test_keys_sharing_a_hash_are_told_apart_by_the_sidecar(
     for i, url in enumerate(urls):
         write_fixture(tmp_path, f"p{i:02d}", url, body=url)
     write_fixture(tmp_path, "p99", urls[3], body="again")  # same key: the later one wins
-    index = index_sidecars(tmp_path)
+    index = ReplayIndex(tmp_path)
     assert len(index) == len(urls)
     for url in urls:
         found = index.find(url)
@@ -82,7 +82,7 @@ def test_keys_sharing_a_hash_are_told_apart_by_the_sidecar(
 
 def test_sidecar_no_longer_recording_the_url_is_not_served(tmp_path: Path) -> None:
     write_fixture(tmp_path, "a", "https://a.test/a")
-    index = index_sidecars(tmp_path)
+    index = ReplayIndex(tmp_path)
     write_fixture(tmp_path, "a", "https://a.test/other")  # rewritten after the crawl started
     assert index.find("https://a.test/a") is None
 

@@ -7,9 +7,10 @@ import re
 import pytest
 
 from crawler.goldens import article_fixtures
-from crawler.sites import parse_article
+from crawler.sites import UnparseablePage, parse_article
 from domain.pages import ArticlePage
-from pipelines.boilerplate import SplitArticle, clean_dateline, split_article
+from domain.records import SplitArticle
+from pipelines.boilerplate import clean_dateline, split_article
 from tests.conftest import AFRICA
 
 PAGES = dict(article_fixtures(AFRICA))
@@ -85,3 +86,11 @@ def test_infinite_scroll_article_is_ignored() -> None:
     assert 'data-article-id="1106219840"' in other
     assert all("1106219840" not in (link.url or "") for link in split.related_links)
     assert len(split.body) == 4
+
+
+def test_the_article_is_the_one_the_url_names() -> None:
+    html = (AFRICA / "article-1106222671.html").read_text(encoding="utf-8")
+    no_id = parse_article("https://sputnikglobe.com/africa/an-article.html", html)
+    assert no_id.article_id == "1106222671"  # the first div.article on the page
+    with pytest.raises(UnparseablePage, match="data-article-id=1106000001 \\(the URL's id\\)"):
+        parse_article("https://sputnikglobe.com/20230101/other-1106000001.html", html)

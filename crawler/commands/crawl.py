@@ -101,7 +101,7 @@ class Command(ScrapyCrawl):
         except FixtureError as bad_set:
             raise UsageError(str(bad_set)) from None
         check_store(self.settings.get("STORE_PATH"))
-        crawler = self._create_crawler(args[0])
+        crawler = self.crawler_process.create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:

@@ -203,20 +203,14 @@ class PlatformV1:
     def recognize(cls, url: str, root: Node) -> PlatformV1 | None:
         """The parser of a parsed page if it is in this design, else None (one search)."""
         candidates = cls.ARTICLE.all(root)
-        return cls(url, "", root, candidates) if candidates else None
+        return cls(url, root, candidates) if candidates else None
 
-    def __init__(
-        self,
-        url: str,
-        html: str,
-        root: Node | None = None,
-        candidates: list[Node] | None = None,
-    ) -> None:
-        """The parser of one page (``root``: ``html`` already parsed; ``candidates``: its
-        ``div.article`` elements, already found)."""
+    def __init__(self, url: str, root: Node, candidates: list[Node]) -> None:
+        """The parser of one parsed page (``candidates``: its ``div.article`` elements, at
+        least one, as :meth:`recognize` found them)."""
         self.url = url
         self.site = site_for(url)
-        self.root = root if root is not None else html_root(html)
+        self.root = root
         self.article = self._scope(candidates)
         self.header = self.HEADER.all(self.article)
         self._metas: dict[str, list[str]] | None = None
@@ -224,12 +218,8 @@ class PlatformV1:
 
     # -- scoping -----------------------------------------------------------------------
 
-    def _scope(self, candidates: list[Node] | None = None) -> Node:
+    def _scope(self, candidates: list[Node]) -> Node:
         """The one ``div.article`` whose id matches the URL (later ones are infinite scroll)."""
-        if candidates is None:
-            candidates = self.ARTICLE.all(self.root)
-        if not candidates:
-            raise UnparseablePage("no div.article[data-article-id] on the page")
         wanted = article_id_from_url(self.url)
         if wanted is None:
             return candidates[0]
