@@ -42,7 +42,8 @@ from benchmarks.generate import (  # noqa: E402
 from benchmarks.timing import read_mark  # noqa: E402
 from crawler.fixtures import SIDECAR_SUFFIX, ReplayIndex  # noqa: E402
 from crawler.sites import parse_article  # noqa: E402
-from pipelines.boilerplate import split_article  # noqa: E402
+from domain.records import FetchRecord  # noqa: E402
+from pipelines.chain import read_article  # noqa: E402
 from pipelines.reparse import ReparseCounts, format_counts, reparse_store  # noqa: E402
 from store.db import Store  # noqa: E402
 from store.export import iter_article_lines  # noqa: E402
@@ -205,8 +206,11 @@ def sample_pages(plan: Plan, site: Path) -> list[tuple[int, str, str]]:
 
 
 def parse_body(url: str, html: str) -> str:
-    """The project's body text of a page: parsed, split, paragraphs joined."""
-    return "\n".join(split_article(parse_article(url, html)).body)
+    """The project's body text of a page: the article chain's body paragraphs, joined."""
+    fetch = FetchRecord(
+        "bench", "article", url, url, 200, "ok", "2024-01-01T00:00:00Z", body=html.encode()
+    )
+    return "\n".join(read_article(fetch, html).split.body)
 
 
 def leaks(plan: Plan, bodies: Iterable[tuple[int, str]]) -> tuple[int, int, dict[str, int]]:

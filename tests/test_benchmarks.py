@@ -19,9 +19,10 @@ from benchmarks.generate import (
     render_article,
 )
 from crawler.fixtures import index_fixture_set, replay_key
-from crawler.sites import parse_article, parse_listing
+from crawler.sites import parse_listing
+from domain.records import FetchRecord
 from domain.text import article_identity
-from pipelines.boilerplate import split_article
+from pipelines.chain import read_article
 
 
 def test_the_same_seed_writes_the_same_site(tmp_path: Path) -> None:
@@ -43,8 +44,13 @@ def test_article_pages_weigh_like_real_pages() -> None:
 @pytest.mark.parametrize("index", range(12))
 def test_the_parser_reads_exactly_the_generated_body(index: int) -> None:
     spec = article_spec(DEFAULT_SEED, index)
-    page = parse_article(spec.header.url, render_article(spec, DEFAULT_SEED))
-    split = split_article(page)
+    html = render_article(spec, DEFAULT_SEED)
+    fetch = FetchRecord(
+        "test", "article", spec.header.url, spec.header.url, 200, "ok", "2024-01-01T00:00:00Z",
+        body=html.encode(),
+    )  # fmt: skip
+    record = read_article(fetch, html)
+    page, split = record.page, record.split
     assert page.title == spec.header.title
     assert [f"{split.dateline} - {split.body[0]}", *split.body[1:]] == body_paragraphs(spec)
     body = "\n".join(split.body)
