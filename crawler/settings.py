@@ -66,6 +66,11 @@ DOWNLOADER_MIDDLEWARES = {
 # An article is one request whatever tracking parameters or fragment its link carries.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
 ADDONS = {"crawler.fixtures.FixturesAddon": 0}
+# The periodic log line counts pages, articles and the queue (crawler.progress).
+EXTENSIONS = {
+    "scrapy.extensions.logstats.LogStats": None,
+    "crawler.progress.ProgressStats": 0,
+}
 # Item log lines name the page instead of printing its body and blocks.
 LOG_FORMATTER = "crawler.logformatter.ItemLogFormatter"
 # A redirected article request is never dropped as a duplicate (see crawler.history).

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from store import Store
 from store.metadata import load_metadata
 from tests.conftest import AFRICA
-from tests.crawling import ROOT, replay
+from tests.crawling import ROOT, replay, run_crawl
 from tests.datasette_client import Client
 from tests.mockserver import read_log, serve_fixture_set
 
@@ -122,6 +122,8 @@ def test_sigint_stops_gracefully_and_records_why(tmp_path: Path) -> None:
         wait_for(lambda: any("/2023" in e["path"] for e in read_log(log)))
         crawl.send_signal(signal.SIGINT)
         stdout, stderr = crawl.communicate(timeout=60)
+    # ``scrapy runspider`` is Scrapy's own command (exit 0); ``scrapy crawl`` exits 3 for a
+    # shutdown (crawler.commands.crawl.EXIT_CODES, tests/test_exit_codes.py)
     assert crawl.returncode == 0, stderr[-2000:]
     (row,) = crawls(tmp_path / "w.db")
     assert row["finish_reason"] == "shutdown"
@@ -200,7 +202,11 @@ def test_datasette_reads_committed_data_while_a_crawl_writes(tmp_path: Path) -> 
 
 def test_a_full_store_stops_the_crawl_with_earlier_items_intact(tmp_path: Path) -> None:
     store = tmp_path / "w.db"
-    run = replay(store, "-s", "STORE_MAX_PAGES=80")
+    run = run_crawl(
+        "-s", "FIXTURES_REPLAY=fixtures/sputnik-africa", "-s", f"STORE_PATH={store}",
+        "-s", "STORE_MAX_PAGES=80",
+    )  # fmt: skip
+    assert run.returncode == 4, run.stderr[-2000:]  # README *Exit codes*: store_full
     assert "stopping the crawl (store_full)" in run.stderr
     # each dropped item is named in one short line, not printed whole (body and blocks)
     assert "Dropped: store write failed" in run.stderr

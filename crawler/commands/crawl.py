@@ -1,10 +1,11 @@
-"""``scrapy crawl``, with the spider's arguments checked first and a clear end.
+"""``scrapy crawl``, with the spider's arguments checked first and an honest end.
 
 Differences from Scrapy's own command: a bad ``-a`` argument or setting (``STORE_PATH``
-included) is a one-line usage error; a
-crawl that could not reach its section page (no network, DNS failure) ends with a short
-error that says how to replay the recorded site instead, and exit status 1; tracebacks of
-expected network failures are not printed.
+included) is a one-line usage error (exit status 2, Scrapy's); a crawl that could not reach
+its section page (no network, DNS failure) ends with a short error that says how to replay the
+recorded site instead; tracebacks of expected network failures are not printed. The last line
+says how the crawl ended and how long it took, and the exit status says it to a scheduler:
+:data:`EXIT_CODES`, 0 only for a crawl that finished normally.
 """
 
 from __future__ import annotations
@@ -41,6 +42,33 @@ NETWORK_ERRORS = (
     "ConnectionLost",
     "ResponseNeverReceived",
 )
+
+EXIT_UNREACHABLE = 1
+EXIT_OTHER = 7
+# The exit status of each way a crawl can end (the crawl's finish reason); README *Exit codes*.
+EXIT_CODES: dict[str, int] = {
+    "finished": 0,  # the crawl read what it set out to read
+    "unreachable": EXIT_UNREACHABLE,  # the section page could not be fetched (network)
+    # 2: Scrapy's own exit status for a usage error (bad argument or setting), before crawling
+    "shutdown": 3,  # stopped by Ctrl-C / SIGTERM: resume it with JOBDIR
+    "store_full": 4,  # the disk or STORE_MAX_PAGES is full: earlier items are kept
+    "store_error": 5,  # any other failed write to the store
+    "layout_unrecognized": 6,  # the section page showed no article the parser recognizes
+    # 7 (EXIT_OTHER): any other finish reason (a Scrapy CLOSESPIDER_* limit, a cancelled crawl)
+}
+
+
+def exit_code(reason: str) -> int:
+    """The exit status of a crawl that ended for ``reason``."""
+    return EXIT_CODES.get(reason, EXIT_OTHER)
+
+
+def ending_line(stats: dict[str, object], reason: str, status: int) -> str:
+    """``Crawl ended: finished after 12.3 s (exit status 0)``."""
+    elapsed = stats.get("elapsed_time_seconds")
+    took = f" after {elapsed:.1f} s" if isinstance(elapsed, int | float) else ""
+    return f"Crawl ended: {reason}{took} (exit status {status})"
+
 
 # Where Scrapy logs failed downloads with a traceback.
 QUIETED_LOGGERS = (
@@ -108,12 +136,18 @@ class Command(ScrapyCrawl):
             self.exitcode = 1
             return
         stats = crawler.stats.get_stats() if crawler.stats else {}
-        if not stats.get(STAT_SECTION_REACHED):
-            reason = stats.get(STAT_SECTION_ERROR, "no response")
-            print(
-                f"error: could not fetch the section page ({reason}).\n"
-                "The live site cannot be reached from here. To replay the recorded site:\n"
-                f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnik-africa",
-                file=sys.stderr,
-            )
-            self.exitcode = 1
+        reason = str(stats.get("finish_reason", "unknown"))
+        if reason == "finished" and not stats.get(STAT_SECTION_REACHED):
+            # the section page was requested and failed (a resumed JOBDIR crawl may not
+            # request it at all: that is no failure)
+            error = stats.get(STAT_SECTION_ERROR)
+            if error is not None:
+                reason = "unreachable"
+                print(
+                    f"error: could not fetch the section page ({error}).\n"
+                    "The live site cannot be reached from here. To replay the recorded site:\n"
+                    f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnik-africa",
+                    file=sys.stderr,
+                )
+        self.exitcode = exit_code(reason)
+        print(ending_line(stats, reason, self.exitcode), flush=True)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Self
 
 import scrapy
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import CloseSpider, UsageError
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 META_PAGE_NUMBER = "wire_page_number"
 STAT_SECTION_REACHED = "wire/section/reached"
 STAT_SECTION_ERROR = "wire/section/error"
+# The finish reason of a crawl whose section page showed no recognized article.
+FINISH_LAYOUT_UNRECOGNIZED = "layout_unrecognized"
 STAT_RECHECK = "wire/recheck/requested"
 STAT_REDIRECTED_AWAY = "wire/article/redirected_away"
 # Articles go before the next listing page: the queue then holds one page of articles at a
@@ -114,6 +116,16 @@ class SectionSpider(scrapy.Spider):
         if response.meta.get(META_KIND) == "section":
             self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)
         yield ListingItem(fetch, listing, self.section)
+        if response.meta.get(META_KIND) == "section" and not listing.entries:
+            # a section page always lists articles: none recognized means its layout changed
+            logger.error(
+                "The section page %s lists no article this parser recognizes (%s %s): "
+                "its layout has changed; stopping",
+                response.url,
+                listing.parser,
+                listing.parser_version,
+            )
+            raise CloseSpider(FINISH_LAYOUT_UNRECOGNIZED)
         reached_since = False
         for entry in listing.entries:
             if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
