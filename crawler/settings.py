@@ -1,18 +1,8 @@
 """Scrapy settings of the project: polite and safe by default.
 
-Project settings (documented in the README's reference, each with its default):
-
-* ``STORE_PATH`` — the SQLite file the crawl writes (default ``data/wire.db``).
-* ``FIXTURES_REPLAY`` — a fixture set to serve instead of the network (default: none).
-* ``FIXTURES_RECORD`` — a folder where a live crawl saves every response (default: none).
-* ``STORE_SUMMARY`` — print the store's summary when the crawl ends (default: True).
-* ``ALLOW_PRIVATE_HOSTS`` — hosts on private addresses that may be crawled (default: none).
-* ``RECHECK_SCHEDULE`` — how often known articles are fetched again, by age
-  (default ``1d:every,7d:1d,30d:7d``; see ``store.schedule``).
-* ``RECHECK_NOW`` — the time the schedule is judged at (default: none, the clock; for tests
-  and replays of old recordings).
-* ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
-* ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
+The project's own settings are declared once, below, each with its default (the module
+attribute Scrapy reads) and its meaning (:data:`PROJECT_SETTINGS`): the README's settings
+table is checked against that declaration (``tests/test_docs_and_cli.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +12,8 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
-# The project's own settings
+# The project's own settings: the default here, the meaning in PROJECT_SETTINGS (the README's
+# settings table, in this order)
 STORE_PATH = "data/wire.db"
 FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
@@ -32,6 +23,44 @@ RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_sched
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
+
+PROJECT_SETTINGS: dict[str, str] = {
+    "STORE_PATH": (
+        "the SQLite file the crawl writes (created with its folder; `scrapy crawl` opens it "
+        "first and stops with a one-line error where no store can be — a folder, a file that "
+        "is not a database, a place it cannot write)"
+    ),
+    "FIXTURES_REPLAY": (
+        "a fixture set (relative folder, e.g. `fixtures/sputnik-africa`) to serve instead of "
+        "the network; a URL with no fixture answers 404 and is counted as "
+        "`fixtures/replay/missing`"
+    ),
+    "FIXTURES_RECORD": (
+        "a relative folder where a live crawl saves every response as a fixture (same format)"
+    ),
+    "STORE_SUMMARY": "print the store's summary when the crawl ends",
+    "ALLOW_PRIVATE_HOSTS": (
+        "hosts the address guard would refuse (`localhost`, IP literals in private, loopback, "
+        "link-local and other reserved ranges) that may be crawled (tests use `127.0.0.1`)"
+    ),
+    "RECHECK_SCHEDULE": (
+        "how often known articles are fetched again, by age: `MAX_AGE:INTERVAL` rules (see "
+        "*Rechecks*); empty: never"
+    ),
+    "RECHECK_NOW": (
+        "an ISO 8601 time to judge the schedule at instead of the clock (tests, replays of old "
+        "recordings)"
+    ),
+    "RETRY_AFTER_MAX": (
+        "the longest `Retry-After` (seconds or an HTTP date, on a 429, 503 or other retryable "
+        "status) the crawler waits before retrying; a longer one is not retried and the fetch "
+        "is recorded as `gave_up`"
+    ),
+    "STORE_MAX_PAGES": (
+        "the most SQLite pages (4 KiB each) the store may grow to, `0` for no limit; reaching "
+        "it stops the crawl like a full disk (`store_full`)"
+    ),
+}
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True

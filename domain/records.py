@@ -8,26 +8,87 @@ strings ending in ``Z`` (:mod:`domain.times`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from domain.hashing import sha256_hex
 from domain.pages import ArticlePage, Block
 
 FetchOutcome = Literal[
-    "ok",  # 2xx, parsed into an article or a listing
-    "not_found",  # 404 or 410
-    "http_error",  # any other non-2xx status
-    "failed",  # no HTTP response at all (DNS, connection refused, reset, ...)
-    "unparseable",  # 2xx HTML, but the parser refused the page (kept raw, no article)
-    "redirected_away",  # an article request redirected to the section or home page: gone
-    "timeout",  # no response within DOWNLOAD_TIMEOUT, after every retry
-    "gave_up",  # a retryable status (5xx, 429, 408) still answered after every retry
-    "data_loss",  # the body was cut short (connection dropped mid-body); no partial page parsed
-    "too_large",  # the body (or its decompressed size) was over DOWNLOAD_MAXSIZE; stopped there
-    "not_html",  # 2xx, but a PDF, an image or other content that is not a web page (kept raw)
-    "refused",  # not fetched by choice: robots.txt, off-site, private address, other scheme,
-    # or a redirect that was not followed
+    "ok",
+    "not_found",
+    "http_error",
+    "gave_up",
+    "timeout",
+    "data_loss",
+    "too_large",
+    "not_html",
+    "unparseable",
+    "redirected_away",
+    "refused",
+    "failed",
 ]
+
+
+class OutcomeMeaning(NamedTuple):
+    """What a fetch outcome says: when a fetch ends with it, and what the store keeps of it."""
+
+    when: str
+    kept: str
+
+
+# Every outcome's meaning, in the README's order (its *Faults and outcomes* table is checked
+# against this, in tests/test_docs_and_cli.py): the one place an outcome is described.
+FETCH_OUTCOMES: dict[FetchOutcome, OutcomeMeaning] = {
+    "ok": OutcomeMeaning(
+        "a 2xx page, parsed into an article or a listing",
+        "the fetch, the body, the article version or listing",
+    ),
+    "not_found": OutcomeMeaning("404 or 410", "the fetch and body; the article is marked `gone`"),
+    "http_error": OutcomeMeaning(
+        "any other non-2xx status that is not retried", "the fetch and body"
+    ),
+    "gave_up": OutcomeMeaning(
+        "a retryable status (500, 502, 503, 504, 522, 524, 408, 429) still answered after "
+        "`RETRY_TIMES` retries, or a `Retry-After` over `RETRY_AFTER_MAX`",
+        "the fetch and body; no article",
+    ),
+    "timeout": OutcomeMeaning(
+        "no response within `DOWNLOAD_TIMEOUT`, after every retry", "the fetch"
+    ),
+    "data_loss": OutcomeMeaning(
+        "the body was cut short: the connection dropped before `Content-Length`, or closed "
+        "before the page's `</html>`",
+        "the fetch and the partial body; never a version",
+    ),
+    "too_large": OutcomeMeaning(
+        "the body, or what it decompresses to (a compression bomb), is over "
+        "`DOWNLOAD_MAXSIZE`; the download stops there",
+        "the fetch",
+    ),
+    "not_html": OutcomeMeaning(
+        "a 2xx answer that is not a web page by its `Content-Type` (a PDF, an image)",
+        "the fetch and body",
+    ),
+    "unparseable": OutcomeMeaning(
+        "a 2xx HTML page the parser refused: no `div.article` with the URL's id, no title, no "
+        "body text (an empty page, a ban or captcha page), or no encoding reads it",
+        "the fetch and body, to re-parse later",
+    ),
+    "redirected_away": OutcomeMeaning(
+        "an article request redirected to the section or home page: the site's way of saying "
+        "the article is gone (see *History*)",
+        "the fetch, with `redirect_status` and `final_url`; the article gets a `gone` event",
+    ),
+    "refused": OutcomeMeaning(
+        "not fetched by choice: robots.txt, off the allowed domains, an address the guard "
+        "refuses (`localhost` or a private, loopback or link-local IP literal; host names are "
+        "not resolved), another scheme, or a redirect to any of these",
+        "the fetch (the 3xx when a redirect was refused)",
+    ),
+    "failed": OutcomeMeaning(
+        "any other network failure (DNS, connection refused or reset)", "the fetch"
+    ),
+}
 
 FetchKind = Literal["section", "listing", "article"]
 

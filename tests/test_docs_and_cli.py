@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
+from scrapy.settings import default_settings as scrapy_defaults
 
 from crawler import settings
+from domain.records import FETCH_OUTCOMES, FetchOutcome
 from store import EXPORT_KEYS, PROVENANCE_KEYS
 from store.export import VERSION_EXPORT_KEYS
 from tests.conftest import AFRICA, ROOT
 from tests.test_faults import ANGOLA_FIRST, ANGOLA_TITLE, CYRILLIC_FIRST, CYRILLIC_TITLE
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-PROJECT_SETTINGS = ["STORE_PATH", "FIXTURES_REPLAY", "FIXTURES_RECORD", "STORE_SUMMARY",
-                    "ALLOW_PRIVATE_HOSTS", "RECHECK_SCHEDULE", "RECHECK_NOW",
-                    "RETRY_AFTER_MAX", "STORE_MAX_PAGES"]  # fmt: skip
 SEED = AFRICA / "article-1106523345.html"
 SEED_URL = json.loads((AFRICA / "article-1106523345.http.json").read_text())["url"]
 
@@ -29,13 +30,46 @@ def python_m(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("name", PROJECT_SETTINGS)
-def test_project_setting_documented_with_its_default(name: str) -> None:
-    assert hasattr(settings, name)
-    default = getattr(settings, name)
-    row = next(line for line in README.splitlines() if line.startswith(f"| `{name}` |"))
-    shown = "none" if default is None else f"`{default}`"
-    assert shown in row, row
+def readme_table(header: str) -> list[str]:
+    """The lines of the README's table that starts with the line ``header``."""
+    lines = README.splitlines()
+    start = lines.index(header)
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
+
+
+def shown_default(value: object) -> str:
+    return "none" if value is None else f"`{value}`"
+
+
+def test_the_settings_table_is_the_declaration() -> None:
+    # crawler.settings declares each project setting once (default, meaning); the README's
+    # table shows exactly those, in order; a setting Scrapy does not know is declared
+    declared = [
+        f"| `{name}` | {shown_default(getattr(settings, name))} | {meaning} |"
+        for name, meaning in settings.PROJECT_SETTINGS.items()
+    ]
+    header = ["| setting | default | meaning |", "|---|---|---|"]
+    assert readme_table(header[0]) == header + declared
+    assert assigned_settings() - set(dir(scrapy_defaults)) == set(settings.PROJECT_SETTINGS)
+
+
+def assigned_settings() -> set[str]:
+    """The settings crawler/settings.py assigns (not imports), its declaration left out."""
+    tree = ast.parse((ROOT / "crawler" / "settings.py").read_text(encoding="utf-8"))
+    targets = [n.target for n in tree.body if isinstance(n, ast.AnnAssign)]
+    targets += [t for n in tree.body if isinstance(n, ast.Assign) for t in n.targets]
+    names = {t.id for t in targets if isinstance(t, ast.Name) and t.id.isupper()}
+    return names - {"PROJECT_SETTINGS"}
+
+
+def test_the_outcomes_table_is_the_declaration() -> None:
+    # domain.records declares each fetch outcome once, with its meaning; the README's
+    # *Faults and outcomes* table shows exactly those, in order
+    assert list(FETCH_OUTCOMES) == list(get_args(FetchOutcome))
+    declared = [f"| `{o}` | {m.when} | {m.kept} |" for o, m in FETCH_OUTCOMES.items()]
+    header = ["| outcome | when | what is kept |", "|---|---|---|"]
+    assert readme_table(header[0]) == header + declared
 
 
 def test_the_settings_module_loads_nothing_of_the_store() -> None:

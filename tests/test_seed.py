@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from crawler.fixtures import load_fixture
-from crawler.goldens import expected_export
+from pipelines.preview import export_page
 from tests.conftest import AFRICA
 
 SEED_SIDECAR = AFRICA / "article-1106523345.http.json"
@@ -16,7 +16,8 @@ SEED_SIDECAR = AFRICA / "article-1106523345.http.json"
 
 @pytest.fixture(scope="module")
 def seed() -> dict[str, Any]:
-    return expected_export(load_fixture(SEED_SIDECAR))
+    fixture = load_fixture(SEED_SIDECAR)
+    return export_page(fixture.body(), fixture.url, fixture.fetched_at, fixture.headers)
 
 
 def test_title(seed: dict[str, Any]) -> None:
