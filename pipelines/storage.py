@@ -1,8 +1,9 @@
 """The storage pipeline: hands each item to the store in one transaction, and the crawl's
 beginning, end and summary.
 
-It writes no SQL itself: ``store.Store`` does, in the writer process of
-:mod:`store.writer`, which takes the store calls in the order the items arrive — so
+It writes no SQL itself: it makes the calls of :class:`store.protocol.AsyncStoreWriter` on the
+client of the writer process (:mod:`store.writer`), where ``store.Store`` takes them in the
+order the items arrive — so
 compressing bodies and SQLite's own work run on another core while the crawl downloads and
 parses the next pages.
 A failed write is never logged-and-ignored: the crawl stops with the reason ``store_full``
@@ -27,7 +28,8 @@ from scrapy.utils.defer import deferred_from_coro
 from crawler.run import crawl_id
 from domain.records import CrawlRecord
 from domain.times import utc_now
-from store import StoreError, format_summary
+from store import SaveResult, StoreError, format_summary
+from store.protocol import AsyncStoreWriter
 from store.writer import WriterClient, WriterError
 
 if TYPE_CHECKING:
@@ -92,7 +94,7 @@ class StoragePipeline:
         assert spider is not None
         self.writer = writer = await WriterClient.start(self.path)
         if self.max_pages:
-            await writer.call("limit_pages", self.max_pages)
+            await writer.limit_pages(self.max_pages)
         settings = {key: self.crawler.settings.get(key) for key in RECORDED_SETTINGS}
         arguments = {
             key: str(value)
@@ -109,46 +111,45 @@ class StoragePipeline:
             software=software_versions(),
             settings=settings,
         )
-        await writer.call("begin_crawl", crawl)
+        await writer.begin_crawl(crawl)
         logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
 
-    def _request(self, item: Any) -> tuple[str, tuple[Any, ...]] | None:
-        """The store call that writes ``item`` in one transaction (None: not a stored item).
+    @staticmethod
+    async def save(writer: AsyncStoreWriter, adapter: ItemAdapter) -> SaveResult | None:
+        """Write an item with a fetch in one transaction; what the article's save did, if any.
 
         An item with an article ``record`` is an article, one with a ``listing`` a listing page,
-        any other item with a ``fetch`` a fetch alone (an article page that no article pipeline
-        read is refused by the store: an ``ok`` fetch is saved with its article).
+        any other item a fetch alone (an article page that no article pipeline read is refused
+        by the store: an ``ok`` fetch is saved with its article).
         """
-        adapter = ItemAdapter(item)
-        fetch = adapter.get("fetch")
-        if fetch is None:
-            return None
+        fetch = adapter["fetch"]
         if adapter.get("record") is not None:
-            return "save_article", (fetch, adapter["record"])
+            return await writer.save_article(fetch, adapter["record"])
         if adapter.get("listing") is not None:
-            return "save_listing", (fetch, adapter["listing"], adapter["section"])
-        return "save_fetch", (fetch,)
+            await writer.save_listing(fetch, adapter["listing"], adapter["section"])
+        else:
+            await writer.save_fetch(fetch)
+        return None
 
     async def process_item(self, item: Any) -> Any:
         """Write the item's fetch and what came of it, in one transaction."""
         stats = self.crawler.stats
         assert stats is not None
-        request = self._request(item)
-        if request is None:
+        adapter = ItemAdapter(item)
+        fetch = adapter.get("fetch")
+        if fetch is None:
             return item
         if self.writer is None:
             raise DropItem("the store is closed")
         try:
-            method, args = request
-            result = await self.writer.call(method, *args)
+            saved = await self.save(self.writer, adapter)
         except (sqlite3.Error, StoreError, WriterError) as error:
             reason = "store_full" if is_full(error) else "store_error"
             stats.inc_value(f"store/error/{reason}")
             self.stop(reason, error)
             raise DropItem(f"store write failed: {error}") from error
-        method, (fetch, *_) = request
-        if method == "save_article":
-            stats.inc_value("store/versions/new" if result.new_version else "store/versions/same")
+        if saved is not None:
+            stats.inc_value("store/versions/new" if saved.new_version else "store/versions/same")
         stats.inc_value(f"store/fetches/{fetch.outcome}")
         return item
 
@@ -167,11 +168,11 @@ class StoragePipeline:
     ) -> None:
         """Record the crawl's end and stats; a full store may still take the end alone."""
         try:
-            await writer.call("finish_crawl", run, utc_now(), reason, stats)
+            await writer.finish_crawl(run, utc_now(), reason, stats)
         except (sqlite3.Error, WriterError) as error:
             logger.error("Could not record the crawl's stats in %s: %s", self.path, error)
             try:
-                await writer.call("finish_crawl", run, utc_now(), reason, {})
+                await writer.finish_crawl(run, utc_now(), reason, {})
             except (sqlite3.Error, WriterError) as again:
                 logger.error("Could not record the crawl's end in %s: %s", self.path, again)
 
@@ -188,7 +189,7 @@ class StoragePipeline:
         try:
             await self._finish_crawl(writer, run, reason, all_stats)
             if self.print_summary:
-                summary = await writer.call("summary", run)
+                summary = await writer.summary(run)
                 print(format_summary(summary, self.path), flush=True)
         finally:
             # after the crawl's last store calls (its end, the summary), before the writer exits

@@ -66,8 +66,9 @@ SELECT v.id AS version_id FROM versions AS v JOIN articles AS a ON a.id = v.arti
 ORDER BY a.url, v.version
 """
 # One version's exported record as JSON text, keys in the order of EXPORT_KEYS, built by SQLite
-# from the row and the JSON the store already holds (``dates``, ``authors``, ``body``), which is
-# written into the line as stored, never decoded into Python objects and encoded again. A
+# from the row and the JSON the store already holds (``dates``, ``authors``; ``body`` as the view
+# ``version_text`` derives it from the blocks), which is written into the line as it is, never
+# decoded into Python objects and encoded again. A
 # subquery's result loses its JSON subtype, hence the ``json()`` around each one.
 ARTICLE_JSON = """
 json_object(
@@ -79,7 +80,7 @@ json_object(
     SELECT json_group_array(t.name)
     FROM (SELECT name FROM tags WHERE version_id = v.id ORDER BY idx) AS t
   )),
-  'body', json(v.body),
+  'body', json((SELECT body FROM version_text WHERE id = v.id)),
   'captions', json((
     SELECT json_group_array(json_object(
       'position', c.position, 'image_url', c.image_url, 'caption', c.caption,

@@ -10,8 +10,8 @@ other core with no GIL to share; the crawl only pickles each record and writes i
 The protocol is private to this module: frames of a 4-byte big-endian length and a pickle,
 on the child's stdin (requests) and stdout (replies), one reply per request, in order.
 
-* request: ``(method, args)`` — a :class:`store.Store` method of :data:`METHODS`, or
-  ``"open"`` with the store's path (always first).
+* request: a :data:`store.protocol.Request` (one dataclass per store call), or
+  :class:`store.protocol.OpenStore` with the store's path (always first).
 * reply: ``("ok", result)`` or ``("error", kind, message)``; the crawl raises the error again
   as :class:`StoreError`, the same :mod:`sqlite3` error class, or :class:`WriterError`.
 
@@ -34,26 +34,31 @@ import subprocess
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
+from domain.pages import ListingPage
+from domain.records import ArticleRecord, CrawlRecord, FetchRecord
 from store.db import Store
 from store.errors import StoreError
+from store.history import SaveResult
+from store.protocol import (
+    REQUESTS,
+    BeginCrawl,
+    FinishCrawl,
+    LimitPages,
+    OpenStore,
+    Request,
+    SaveArticle,
+    SaveFetch,
+    SaveListing,
+    Summary,
+)
+
+T = TypeVar("T")
 
 HEADER = struct.Struct(">I")
 # The Twisted reactor a crawl must run on: the client uses its asyncio loop.
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-# What the crawl may ask of the store (a request naming anything else is refused).
-METHODS = frozenset(
-    {
-        "limit_pages",
-        "begin_crawl",
-        "save_article",
-        "save_listing",
-        "save_fetch",
-        "finish_crawl",
-        "summary",
-    }
-)
 
 
 # A pipe holds 64 kB by default, less than one article's page: the crawl's loop would then
@@ -122,17 +127,16 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
     store: Store | None = None
     try:
         while (request := read_frame(requests)) is not None:
-            method, args = request
             try:
-                if method == "open":
+                if isinstance(request, OpenStore):
                     if store is not None:
                         raise WriterError("the store is already open")
-                    store = Store(*args)
+                    store = Store(request.path)
                     result: Any = None
-                elif method not in METHODS or store is None:
-                    raise WriterError(f"not a store request: {method!r}")
+                elif not isinstance(request, REQUESTS) or store is None:
+                    raise WriterError(f"not a store request: {request!r}"[:200])
                 else:
-                    result = getattr(store, method)(*args)
+                    result = request.apply(store)
                 reply: tuple[Any, ...] = ("ok", result)
             except Exception as error:  # every failure goes back to the crawl, which decides
                 reply = error_reply(error)
@@ -178,9 +182,9 @@ class _Replies(asyncio.Protocol):
 class WriterClient:
     """The crawl's side: starts ``python -m store.writer`` and sends it the store calls.
 
-    Use it from coroutines on the running asyncio loop (Scrapy's asyncio reactor):
-    ``client = await WriterClient.start(path)``, ``await client.call("save_article", fetch,
-    record)``, ``await client.close()``.
+    It implements :class:`store.protocol.AsyncStoreWriter`. Use it from coroutines on the
+    running asyncio loop (Scrapy's asyncio reactor): ``client = await WriterClient.start(path)``,
+    ``await client.save_article(fetch, record)``, ``await client.close()``.
     """
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
@@ -215,17 +219,48 @@ class WriterClient:
         widen_pipe(process.stdin.fileno())
         client.transport, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)
         await loop.connect_read_pipe(lambda: _Replies(client), process.stdout)
-        await client.call("open", str(path))
+        await client.send(OpenStore(str(path)))
         return client
 
-    def call(self, method: str, *args: Any) -> asyncio.Future[Any]:
-        """Send one request; the future settles with its result or raises its error."""
+    async def limit_pages(self, pages: int) -> None:
+        """:meth:`store.Store.limit_pages`, in the writer process."""
+        await self.send(LimitPages(pages))
+
+    async def begin_crawl(self, crawl: CrawlRecord) -> None:
+        """:meth:`store.Store.begin_crawl`, in the writer process."""
+        await self.send(BeginCrawl(crawl))
+
+    async def save_article(self, fetch: FetchRecord, article: ArticleRecord) -> SaveResult:
+        """:meth:`store.Store.save_article`, in the writer process."""
+        return _typed(SaveResult, await self.send(SaveArticle(fetch, article)))
+
+    async def save_listing(self, fetch: FetchRecord, listing: ListingPage, section: str) -> int:
+        """:meth:`store.Store.save_listing`, in the writer process."""
+        return _typed(int, await self.send(SaveListing(fetch, listing, section)))
+
+    async def save_fetch(self, fetch: FetchRecord) -> int:
+        """:meth:`store.Store.save_fetch`, in the writer process."""
+        return _typed(int, await self.send(SaveFetch(fetch)))
+
+    async def finish_crawl(
+        self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]
+    ) -> None:
+        """:meth:`store.Store.finish_crawl`, in the writer process."""
+        await self.send(FinishCrawl(crawl_id, finished_at, reason, stats))
+
+    async def summary(self, crawl_id: str | None = None) -> dict[str, Any]:
+        """:meth:`store.Store.summary`, in the writer process."""
+        return _typed(dict, await self.send(Summary(crawl_id)))
+
+    def send(self, request: Request | OpenStore) -> asyncio.Future[Any]:
+        """Send one request now (requests are answered in order); the future settles with its
+        result or raises its error."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.gone is not None or self.transport is None or self.transport.is_closing():
             future.set_exception(WriterError(f"the store writer is gone ({self.gone})"))
             return future
         self.pending.append(future)
-        self.transport.write(frame((method, args)))
+        self.transport.write(frame(request))
         return future
 
     def _settle(self, reply: tuple[Any, ...]) -> None:
@@ -264,6 +299,13 @@ class WriterClient:
             self.transport.close()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.process.wait)
+
+
+def _typed(kind: type[T], result: object) -> T:
+    """A reply's result, checked to be of the type its call returns."""
+    if not isinstance(result, kind):
+        raise WriterError(f"store writer: expected a {kind.__name__}, got {result!r}"[:200])
+    return result
 
 
 if __name__ == "__main__":

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlite_utils import Database
 from test_store import SITE, article_fetch, make_article, make_crawl, revise
 
 from crawler.sites import parse_article
 from domain.hashing import block_sha256
 from domain.pages import Block, Image
 from domain.records import PlacedBlock
-from store import SCHEMA_VERSION, Store, StoreError, blockdata
-from store.schema import schema_version
+from store import Store, StoreError, blockdata
 from tests.conftest import AFRICA
 
 
@@ -105,7 +102,7 @@ def test_a_data_key_that_names_the_absent_list_is_refused() -> None:
 
 def article_with_fixture_blocks() -> tuple[Any, list[PlacedBlock]]:
     """A stored-ready article whose blocks carry the parser's full data."""
-    article = make_article(f"{SITE}/blocks.html")
+    article = make_article(f"{SITE}/blocks.html", body=[])  # every block is dropped
     blocks = [
         PlacedBlock(dataclasses.replace(b, position=i), "dropped", block_sha256(b.text))
         for i, b in enumerate(fixture_blocks()[:40])
@@ -127,26 +124,3 @@ def test_the_store_keeps_packed_data_and_gives_back_the_full_blocks() -> None:
     assert store.blocks(saved.version_id) == blocks
     stored = [json.loads(r["data"]) for r in store.db.query("SELECT data FROM blocks")]
     assert all("text" not in data and "kind" not in data for data in stored)
-
-
-def test_a_version_3_file_with_full_block_data_is_packed_by_the_migration(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with Store(path) as store:
-        store.begin_crawl(make_crawl())
-        article, blocks = article_with_fixture_blocks()
-        saved = store.save_article(article_fetch(article), article)
-    db = Database(path)
-    for block in blocks:  # as schema version 3 stored it: the whole block
-        db.execute(
-            "UPDATE blocks SET data = ? WHERE version_id = ? AND position = ?",
-            (json.dumps(block.block.to_dict()), saved.version_id, block.block.position),
-        )
-    db.execute("PRAGMA user_version = 3")
-    db.conn.commit()
-    full = sum(len(r["data"]) for r in db.query("SELECT data FROM blocks"))
-    db.close()
-    with Store(path) as store:
-        assert schema_version(store.db) == SCHEMA_VERSION
-        assert store.blocks(saved.version_id) == blocks
-        packed = sum(len(r["data"]) for r in store.db.query("SELECT data FROM blocks"))
-    assert packed < full / 2

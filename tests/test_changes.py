@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlite_utils import Database
 from test_store import (
     SITE,
     T1,
@@ -25,10 +23,9 @@ from test_store import (
 from domain.pages import ListingEntry, ListingPage
 from domain.records import FetchRecord
 from domain.times import parse_iso
-from store import SCHEMA_VERSION, Store
+from store import Store
 from store.diff import DiffRow, VersionText, align, diff_versions, similarity
 from store.schedule import ScheduleError, parse_duration, parse_schedule
-from store.schema import MIGRATIONS, schema_version
 
 # -- diffs ------------------------------------------------------------------------------------
 
@@ -235,27 +232,6 @@ def test_an_unknown_url_answering_404_makes_no_event() -> None:
     store.begin_crawl(make_crawl())
     store.save_fetch(failed_fetch(f"{SITE}/never-seen.html", "not_found"))
     assert kinds(store) == []
-
-
-def test_a_version_1_file_is_migrated_with_its_observations(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with Store(path) as store:
-        store.begin_crawl(make_crawl())
-        article = make_article()
-        store.save_article(article_fetch(article), article)
-    db = Database(path)
-    for table in ("observations", "article_events", "version_changes", "version_diffs"):
-        db.table(table).drop()
-    db.table("reparses").drop()
-    db.execute("DROP VIEW modified_only")
-    db.execute("ALTER TABLE fetches DROP COLUMN redirect_status")
-    db.execute("PRAGMA user_version = 1")
-    db.close()
-    with Store(path) as store:
-        assert schema_version(store.db) == SCHEMA_VERSION == len(MIGRATIONS)
-        (row,) = store.db.query("SELECT fetch_id, version_id, observed_at FROM observations")
-        assert (row["fetch_id"], row["version_id"], row["observed_at"]) == (1, 1, T1)
-        assert "redirect_status" in store.db.table("fetches").columns_dict
 
 
 def test_a_new_version_is_compared_with_version_1_and_the_20_before_it() -> None:

@@ -313,7 +313,8 @@ def test_every_fault_is_counted_in_the_stats(network: FaultCrawl) -> None:
 def current(crawl: FaultCrawl, article_id: str) -> dict[str, Any]:
     """The current version of a stored article."""
     (row,) = crawl.db.query(
-        "select v.* from articles a join versions v on v.id = a.current_version_id "
+        "select v.*, t.body, t.body_text from articles a "
+        "join versions v on v.id = a.current_version_id join version_text t on t.id = v.id "
         "where a.article_id = :id",
         {"id": article_id},
     )

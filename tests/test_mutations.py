@@ -150,8 +150,8 @@ def test_a_mutated_page_is_recorded_and_never_an_empty_article(
         return
     assert isinstance(item, ArticleItem) and item.record is not None
     (version,) = harness.store.db.query(
-        "select v.title, v.body from versions v join articles a on a.id = v.article_id "
-        "where a.url = :url and v.text_sha256 = :text",
+        "select v.title, t.body from versions v join articles a on a.id = v.article_id "
+        "join version_text t on t.id = v.id where a.url = :url and v.text_sha256 = :text",
         {"url": item.record.url, "text": item.record.text_sha256},
     )
     assert version["title"] and version["title"].strip()

@@ -32,6 +32,7 @@ from domain.records import (
 )
 from store import EXPORT_KEYS, PROVENANCE_KEYS, SCHEMA_VERSION, Store, StoreError, format_summary
 from store.export import CAPTION_KEYS, DATE_KEYS, RELATED_LINK_KEYS, iter_articles
+from store.repository import Repository
 from store.schema import FTS, TABLES, VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,7 +283,11 @@ def test_save_article_writes_the_fetch_and_everything_that_came_of_it(store: Sto
     version = store.db.table("versions").get(result.version_id)
     assert version["fetch_id"] == result.fetch_id
     assert version["created_at"] == T1
-    assert version["body_text"] == "\n\n".join(article.split.body)
+    (text,) = store.db.query("SELECT * FROM version_text WHERE id = ?", [result.version_id])
+    assert text["body_text"] == "\n\n".join(article.split.body)
+    assert json.loads(text["body"]) == article.split.body
+    # the body text is stored once, in the blocks; versions hold no copy of it
+    assert not {"body", "body_text"} & set(store.db.table("versions").columns_dict)
 
 
 def test_a_failure_after_the_fetch_insert_leaves_nothing(
@@ -291,7 +296,7 @@ def test_a_failure_after_the_fetch_insert_leaves_nothing(
     def explode(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "_insert_children", explode)
+    monkeypatch.setattr(Repository, "_insert_parts", explode)
     article = make_article()
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.save_article(article_fetch(article), article)
@@ -309,14 +314,14 @@ def test_a_constraint_failure_midway_leaves_nothing(store: Store) -> None:
 def test_a_failed_listing_save_leaves_no_fetch(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = Store._insert_rows
+    original = Repository.insert_rows
 
-    def fail_on_listings(self: Store, table: str, rows: Any) -> None:
+    def fail_on_listings(self: Repository, table: str, rows: Any) -> None:
         if table == "listings":
             raise RuntimeError("interrupted")
         original(self, table, rows)
 
-    monkeypatch.setattr(Store, "_insert_rows", fail_on_listings)
+    monkeypatch.setattr(Repository, "insert_rows", fail_on_listings)
     with pytest.raises(RuntimeError):
         store.save_listing(*make_listing([f"{SITE}/a.html"]))
     assert counts(store, ("fetches", "bodies", "listing_pages", "listings")) == dict.fromkeys(

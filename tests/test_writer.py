@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from store import SaveResult, Store, StoreError
+from store.protocol import BeginCrawl, OpenStore, SaveArticle, Summary
 from store.writer import (
     HEADER,
     WriterClient,
@@ -32,7 +33,7 @@ from tests.test_store import article_fetch, make_article, make_crawl
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def exchange(requests: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+def exchange(requests: list[Any]) -> list[tuple[Any, ...]]:
     """Run ``serve`` on the requests; the replies, in order."""
     out = io.BytesIO()
     serve(io.BytesIO(b"".join(frame(r) for r in requests)), out)
@@ -48,11 +49,11 @@ def test_serve_answers_every_request_in_order(tmp_path: Path) -> None:
     article = make_article()
     replies = exchange(
         [
-            ("open", (str(path),)),
-            ("begin_crawl", (make_crawl(),)),
-            ("save_article", (article_fetch(article), article)),
-            ("save_article", (article_fetch(article, fetched_at="2024-05-02T10:00:00Z"), article)),
-            ("summary", ("crawl-1",)),
+            OpenStore(str(path)),
+            BeginCrawl(make_crawl()),
+            SaveArticle(article_fetch(article), article),
+            SaveArticle(article_fetch(article, fetched_at="2024-05-02T10:00:00Z"), article),
+            Summary("crawl-1"),
         ]
     )
     assert [r[0] for r in replies] == ["ok"] * 5
@@ -67,14 +68,14 @@ def test_serve_answers_every_request_in_order(tmp_path: Path) -> None:
 def test_serve_sends_errors_back_and_goes_on(tmp_path: Path) -> None:
     replies = exchange(
         [
-            ("begin_crawl", (make_crawl(),)),  # before "open"
-            ("open", (str(tmp_path / "wire.db"),)),
-            ("begin_crawl", (make_crawl(),)),
-            ("begin_crawl", (make_crawl(),)),  # the same crawl id again: the store refuses
-            ("close", ()),  # not a method the crawl may call
-            ("db", ()),
-            ("open", (str(tmp_path / "other.db"),)),
-            ("summary", ("crawl-1",)),
+            BeginCrawl(make_crawl()),  # before "open"
+            OpenStore(str(tmp_path / "wire.db")),
+            BeginCrawl(make_crawl()),
+            BeginCrawl(make_crawl()),  # the same crawl id again: the store refuses
+            ("close", ()),  # not a store request: a method name is no request
+            "db",
+            OpenStore(str(tmp_path / "other.db")),
+            Summary("crawl-1"),
         ]
     )
     kinds = [r[0] if r[0] == "ok" else r[1] for r in replies]
@@ -94,8 +95,8 @@ def test_serve_sends_errors_back_and_goes_on(tmp_path: Path) -> None:
 def test_a_cut_off_request_is_never_run(tmp_path: Path) -> None:
     path = tmp_path / "wire.db"
     article = make_article()
-    whole = frame(("open", (str(path),))) + frame(("begin_crawl", (make_crawl(),)))
-    cut = frame(("save_article", (article_fetch(article), article)))
+    whole = frame(OpenStore(str(path))) + frame(BeginCrawl(make_crawl()))
+    cut = frame(SaveArticle(article_fetch(article), article))
     out = io.BytesIO()
     serve(io.BytesIO(whole + cut[: len(cut) // 2]), out)
     with Store(path) as store:
@@ -133,13 +134,13 @@ async def _crawl_through_child(path: Path) -> tuple[list[Any], int]:
     client = await WriterClient.start(path)
     article = make_article()
     results = await asyncio.gather(
-        client.call("begin_crawl", make_crawl()),
-        client.call("save_article", article_fetch(article), article),
-        client.call("summary", "crawl-1"),
+        client.begin_crawl(make_crawl()),
+        client.save_article(article_fetch(article), article),
+        client.summary("crawl-1"),
         return_exceptions=True,
     )
     with pytest.raises(StoreError):
-        await client.call("begin_crawl", make_crawl())
+        await client.begin_crawl(make_crawl())
     status = await client.close()
     return list(results), status
 
@@ -157,10 +158,10 @@ def test_client_runs_the_store_in_a_child_process(tmp_path: Path) -> None:
 
 async def _lose_the_child(path: Path) -> tuple[BaseException | None, BaseException | None]:
     client = await WriterClient.start(path)
-    await client.call("begin_crawl", make_crawl())
+    await client.begin_crawl(make_crawl())
     client.process.kill()
     client.process.wait()
-    pending = client.call("summary", "crawl-1")  # sent, or refused, as the pipe closes
+    pending = client.summary("crawl-1")  # sent, or refused, as the pipe closes
     lost: BaseException | None = None
     try:
         await asyncio.wait_for(pending, timeout=10)
@@ -168,7 +169,7 @@ async def _lose_the_child(path: Path) -> tuple[BaseException | None, BaseExcepti
         lost = error
     later: BaseException | None = None
     try:
-        await client.call("summary", "crawl-1")
+        await client.summary("crawl-1")
     except Exception as error:
         later = error
     await client.close()

@@ -1,0 +1,408 @@
+"""The store's tables and indexes, declared once, as each schema version created them.
+
+:data:`TABLES_1` holds the tables schema version 1 created, :data:`TABLES_2` those version 2
+added; later versions change them in place (:mod:`store.schema` migrates a file, step by step).
+Views live in :mod:`store.views`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one table is created: columns in display order, keys and constraints."""
+
+    columns: dict[str, type]
+    pk: str | tuple[str, ...] | None = None
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()
+    not_null: frozenset[str] = frozenset()
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+# JSON values are stored as TEXT (``str``); blobs as ``bytes``. Schema version 1's tables (version
+# 5 dropped ``versions.body`` and ``versions.body_text`` and added ``blocks.body_offset``):
+TABLES_1: dict[str, TableSpec] = {
+    "crawls": TableSpec(
+        columns={
+            "id": str,
+            "spider": str,
+            "started_at": str,
+            "finished_at": str,
+            "finish_reason": str,
+            "arguments": str,
+            "settings": str,
+            "software": str,
+            "stats": str,
+        },
+        pk="id",
+        not_null=frozenset({"spider", "started_at", "arguments", "settings", "software"}),
+    ),
+    "bodies": TableSpec(
+        columns={"sha256": str, "size": int, "compression": str, "data": bytes},
+        pk="sha256",
+        not_null=frozenset({"size", "compression", "data"}),
+    ),
+    "fetches": TableSpec(
+        columns={
+            "id": int,
+            "crawl_id": str,
+            "kind": str,
+            "requested_url": str,
+            "final_url": str,
+            "status": int,
+            "outcome": str,
+            "error": str,
+            "fetched_at": str,
+            "elapsed_ms": float,
+            "referer": str,
+            "headers": str,
+            "body_sha256": str,
+        },  # version 2 adds redirect_status, version 3 encoding
+        pk="id",
+        foreign_keys=(("crawl_id", "crawls", "id"), ("body_sha256", "bodies", "sha256")),
+        not_null=frozenset({"crawl_id", "kind", "requested_url", "outcome", "fetched_at"}),
+    ),
+    "articles": TableSpec(
+        columns={
+            "id": int,
+            "url": str,
+            "article_id": str,
+            "site": str,
+            "section": str,
+            "first_seen": str,
+            "last_seen": str,
+            "current_version_id": int,
+            "status": str,
+        },
+        pk="id",
+        # current_version_id -> versions.id is added once versions exists (see _create_tables)
+        not_null=frozenset({"url", "site", "first_seen", "last_seen", "status"}),
+        defaults={"status": "live"},
+    ),
+    "versions": TableSpec(
+        columns={
+            "id": int,
+            "article_id": int,
+            "version": int,
+            "title": str,
+            "lead": str,
+            "dateline": str,
+            "published_at": str,
+            "modified_at": str,
+            "authors": str,
+            "language": str,
+            "canonical_url": str,
+            "dates": str,
+            "body_text": str,
+            "body": str,
+            "dropped": str,
+            "text_sha256": str,
+            "raw_sha256": str,
+            "parser": str,
+            "parser_version": str,
+            "created_at": str,
+            "fetch_id": int,
+            "crawl_id": str,
+        },
+        pk="id",
+        foreign_keys=(
+            ("article_id", "articles", "id"),
+            ("fetch_id", "fetches", "id"),
+            ("crawl_id", "crawls", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "article_id",
+                "version",
+                "authors",
+                "dates",
+                "body_text",
+                "body",
+                "dropped",
+                "text_sha256",
+                "raw_sha256",
+                "parser",
+                "parser_version",
+                "created_at",
+                "fetch_id",
+                "crawl_id",
+            }
+        ),
+    ),
+    "blocks": TableSpec(
+        columns={
+            "version_id": int,
+            "position": int,
+            "kind": str,
+            "destination": str,
+            "text": str,
+            "sha256": str,
+            "data": str,
+        },
+        pk=("version_id", "position"),
+        foreign_keys=(("version_id", "versions", "id"),),
+        not_null=frozenset(
+            {"version_id", "position", "kind", "destination", "text", "sha256", "data"}
+        ),
+    ),
+    "captions": TableSpec(
+        columns={
+            "version_id": int,
+            "position": int,
+            "idx": int,
+            "image_url": str,
+            "caption": str,
+            "credit": str,
+        },
+        pk=("version_id", "position", "idx"),
+        foreign_keys=(("version_id", "versions", "id"),),
+        not_null=frozenset({"version_id", "position", "idx"}),
+    ),
+    # No primary key beyond the rowid: one "read also" block may carry several links.
+    "related_links": TableSpec(
+        columns={
+            "version_id": int,
+            "position": int,
+            "title": str,
+            "url": str,
+            "published_at": str,
+            "published_raw": str,
+        },
+        foreign_keys=(("version_id", "versions", "id"),),
+        not_null=frozenset({"version_id", "position"}),
+    ),
+    "tags": TableSpec(
+        columns={"version_id": int, "idx": int, "name": str, "url": str},
+        pk=("version_id", "idx"),
+        foreign_keys=(("version_id", "versions", "id"),),
+        not_null=frozenset({"version_id", "idx", "name"}),
+    ),
+    "listing_pages": TableSpec(
+        columns={
+            "fetch_id": int,
+            "crawl_id": str,
+            "listing_url": str,
+            "section": str,
+            "entries": int,
+            "next_url": str,
+            "parser": str,
+            "parser_version": str,
+        },
+        pk="fetch_id",
+        foreign_keys=(("fetch_id", "fetches", "id"), ("crawl_id", "crawls", "id")),
+        not_null=frozenset(
+            {"crawl_id", "listing_url", "section", "entries", "parser", "parser_version"}
+        ),
+    ),
+    "listings": TableSpec(
+        columns={
+            "id": int,
+            "fetch_id": int,
+            "crawl_id": str,
+            "listing_url": str,
+            "section": str,
+            "position": int,
+            "url": str,
+            "title": str,
+            "listed_at": str,
+            "listed_raw": str,
+        },
+        pk="id",
+        foreign_keys=(("fetch_id", "fetches", "id"), ("crawl_id", "crawls", "id")),
+        not_null=frozenset({"fetch_id", "crawl_id", "listing_url", "section", "position", "url"}),
+    ),
+}
+
+# Schema version 2: the history of each article (what every fetch showed, status events, what
+# changed between versions) and the re-parses of stored pages.
+TABLES_2: dict[str, TableSpec] = {
+    "reparses": TableSpec(
+        columns={
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "parser": str,
+            "parser_version": str,
+            "pages": int,
+            "unchanged": int,
+            "changed": int,
+            "failed": int,
+        },
+        pk="id",
+        not_null=frozenset({"started_at"}),
+    ),
+    # One row per reading of an article page: at crawl time, and again by every re-parse.
+    "observations": TableSpec(
+        columns={
+            "id": int,
+            "fetch_id": int,
+            "article_id": int,
+            "version_id": int,
+            "text_sha256": str,
+            "modified_at": str,
+            "parser": str,
+            "parser_version": str,
+            "observed_at": str,
+            "read_at": str,
+            "reparse_id": int,
+        },
+        pk="id",
+        foreign_keys=(
+            ("fetch_id", "fetches", "id"),
+            ("article_id", "articles", "id"),
+            ("version_id", "versions", "id"),
+            ("reparse_id", "reparses", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "fetch_id",
+                "article_id",
+                "version_id",
+                "text_sha256",
+                "parser",
+                "parser_version",
+                "observed_at",
+                "read_at",
+            }
+        ),
+    ),
+    "article_events": TableSpec(
+        columns={
+            "id": int,
+            "article_id": int,
+            "kind": str,
+            "at": str,
+            "crawl_id": str,
+            "fetch_id": int,
+            "status": int,
+            "evidence": str,
+        },
+        pk="id",
+        foreign_keys=(
+            ("article_id", "articles", "id"),
+            ("crawl_id", "crawls", "id"),
+            ("fetch_id", "fetches", "id"),
+        ),
+        not_null=frozenset({"article_id", "kind", "at", "crawl_id", "evidence"}),
+    ),
+    "version_changes": TableSpec(
+        columns={
+            "version_id": int,
+            "article_id": int,
+            "version": int,
+            "previous_version_id": int,
+            "previous_version": int,
+            "cause": str,
+            "created_at": str,
+            "fields": str,
+            "paragraphs_added": int,
+            "paragraphs_removed": int,
+            "paragraphs_rewritten": int,
+            "silent_edit": int,
+            "modified_at": str,
+            "previous_modified_at": str,
+            "summary": str,
+        },
+        pk="version_id",
+        foreign_keys=(
+            ("version_id", "versions", "id"),
+            ("article_id", "articles", "id"),
+            ("previous_version_id", "versions", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "article_id",
+                "version",
+                "previous_version_id",
+                "previous_version",
+                "cause",
+                "created_at",
+                "fields",
+                "silent_edit",
+                "summary",
+            }
+        ),
+    ),
+    # Versions of an article compared pairwise, item by item (the side-by-side diff).
+    "version_diffs": TableSpec(
+        columns={
+            "id": int,
+            "article_id": int,
+            "from_version_id": int,
+            "to_version_id": int,
+            "from_version": int,
+            "to_version": int,
+            "row": int,
+            "part": str,
+            "op": str,
+            "similarity": float,
+            "left_position": int,
+            "left_text": str,
+            "right_position": int,
+            "right_text": str,
+        },
+        pk="id",
+        foreign_keys=(
+            ("article_id", "articles", "id"),
+            ("from_version_id", "versions", "id"),
+            ("to_version_id", "versions", "id"),
+        ),
+        not_null=frozenset(
+            {
+                "article_id",
+                "from_version_id",
+                "to_version_id",
+                "from_version",
+                "to_version",
+                "row",
+                "part",
+                "op",
+            }
+        ),
+    ),
+}
+TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2}
+
+# (table, columns, unique)
+INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("articles", ("url",), True),
+    ("articles", ("current_version_id",), False),
+    ("versions", ("article_id", "text_sha256"), True),
+    ("versions", ("article_id", "version"), True),
+    ("versions", ("fetch_id",), False),
+    ("versions", ("crawl_id", "version"), False),
+    ("versions", ("published_at",), False),
+    ("fetches", ("crawl_id", "outcome"), False),
+    ("fetches", ("outcome",), False),
+    ("fetches", ("requested_url",), False),
+    ("fetches", ("final_url",), False),
+    ("fetches", ("body_sha256",), False),
+    ("related_links", ("version_id", "position"), False),
+    ("related_links", ("url",), False),
+    ("tags", ("name",), False),
+    ("listing_pages", ("crawl_id",), False),
+    ("listings", ("url",), False),
+    ("listings", ("fetch_id",), False),
+    ("listings", ("crawl_id",), False),
+    ("listings", ("section", "crawl_id"), False),
+    ("observations", ("article_id", "observed_at"), False),
+    ("observations", ("fetch_id",), False),
+    ("observations", ("version_id",), False),
+    ("article_events", ("article_id", "at"), False),
+    ("article_events", ("kind", "at"), False),
+    ("version_changes", ("created_at",), False),
+    ("version_changes", ("article_id", "version"), False),
+    ("version_diffs", ("from_version_id", "to_version_id", "row"), True),
+    ("version_diffs", ("article_id", "from_version", "to_version"), False),
+)
+
+# table -> columns indexed by FTS5; the FTS table is "<table>_fts". Captions are kept in sync by
+# the triggers sqlite-utils makes; since schema version 5 versions (never updated) are indexed as
+# each is inserted, the FTS reading its content from the view ``version_text`` (store/views.py).
+FTS: dict[str, tuple[str, ...]] = {
+    "versions": ("title", "lead", "body_text"),
+    "captions": ("caption", "credit"),
+}

@@ -1,0 +1,149 @@
+"""The store's views: the derived forms Datasette users and the export read.
+
+Body text is stored once, in ``blocks.text``: a body paragraph is the text of a block the split
+put in the body, from ``blocks.body_offset`` on (the paragraph that opened with the dateline
+starts after it). :data:`VERSION_TEXT_SQL` derives each version's paragraphs from there, and the
+full-text index ``versions_fts`` reads its content from that view.
+"""
+
+from __future__ import annotations
+
+# A version's body paragraphs, in order: the text of each block the split put in the body, from
+# its body offset on (in UTF-8 bytes: SQLite's substr() of a text stops at a NUL character, of a
+# blob it does not). The one place that rule lives: the views below, the export and the history
+# read the paragraphs from here.
+BODY_PARAGRAPHS_SQL = """
+SELECT version_id, position,
+  CASE body_offset
+    WHEN 0 THEN text
+    ELSE coalesce(CAST(substr(CAST(text AS BLOB), body_offset + 1) AS TEXT), '')
+  END AS paragraph
+FROM blocks
+WHERE destination = 'body'
+""".strip()
+
+# Each version's searchable text and body, derived from its blocks: ``body`` is the JSON array
+# of the paragraphs written as Python's ``json.dumps`` writes it (as the column of schema 1 to 4
+# held it), ``body_text`` the paragraphs joined by blank lines (the content versions_fts
+# indexes).
+VERSION_TEXT_SQL = """
+SELECT
+  v.id,
+  v.title,
+  v.lead,
+  (
+    SELECT '[' || coalesce(group_concat(json_quote(p.paragraph), ', '), '') || ']'
+    FROM (SELECT paragraph FROM body_paragraphs WHERE version_id = v.id ORDER BY position) AS p
+  ) AS body,
+  (
+    SELECT coalesce(group_concat(p.paragraph, char(10, 10)), '')
+    FROM (SELECT paragraph FROM body_paragraphs WHERE version_id = v.id ORDER BY position) AS p
+  ) AS body_text
+FROM versions AS v
+""".strip()
+
+CURRENT_ARTICLES_SQL = """
+SELECT
+  a.url,
+  v.title,
+  v.lead,
+  v.dateline,
+  v.published_at,
+  date(v.published_at) AS day,
+  v.modified_at,
+  a.site,
+  a.section,
+  v.language,
+  v.authors,
+  (
+    SELECT json_group_array(t.name)
+    FROM (SELECT name FROM tags WHERE tags.version_id = v.id ORDER BY idx) AS t
+  ) AS tags,
+  v.version,
+  (SELECT count(*) FROM versions AS vv WHERE vv.article_id = a.id) AS versions,
+  a.status,
+  a.first_seen,
+  a.last_seen,
+  a.article_id,
+  v.id AS version_id
+FROM articles AS a
+JOIN versions AS v ON v.id = a.current_version_id
+""".strip()
+
+ARTICLE_TAGS_SQL = """
+SELECT
+  a.url,
+  v.title,
+  t.name AS tag,
+  t.url AS tag_url,
+  date(v.published_at) AS day,
+  a.site,
+  a.section
+FROM articles AS a
+JOIN versions AS v ON v.id = a.current_version_id
+JOIN tags AS t ON t.version_id = v.id
+""".strip()
+
+CHANGES_SQL = """
+SELECT
+  a.url,
+  v.version,
+  (SELECT count(*) FROM versions AS vv WHERE vv.article_id = a.id) AS versions,
+  v.id = a.current_version_id AS is_current,
+  v.created_at,
+  v.title,
+  lag(v.title) OVER article_versions AS previous_title,
+  v.published_at,
+  v.modified_at,
+  json_array_length(t.body) AS paragraphs,
+  lag(json_array_length(t.body)) OVER article_versions AS previous_paragraphs,
+  v.text_sha256,
+  lag(v.text_sha256) OVER article_versions AS previous_text_sha256,
+  v.fetch_id,
+  v.crawl_id
+FROM versions AS v
+JOIN version_text AS t ON t.id = v.id
+JOIN articles AS a ON a.id = v.article_id
+WHERE v.article_id IN (SELECT article_id FROM versions GROUP BY article_id HAVING count(*) > 1)
+WINDOW article_versions AS (PARTITION BY v.article_id ORDER BY v.version)
+""".strip()
+
+# A crawl fetch that showed the same version as the fetch before it, with another claimed
+# modification time: the page says it was modified, its text says otherwise.
+MODIFIED_ONLY_SQL = """
+SELECT
+  a.url,
+  v.version,
+  o.observed_at,
+  o.previous_observed_at,
+  o.modified_at,
+  o.previous_modified_at,
+  o.fetch_id,
+  o.previous_fetch_id,
+  f.crawl_id
+FROM (
+  SELECT
+    obs.*,
+    lag(obs.version_id) OVER article_fetches AS previous_version_id,
+    lag(obs.modified_at) OVER article_fetches AS previous_modified_at,
+    lag(obs.observed_at) OVER article_fetches AS previous_observed_at,
+    lag(obs.fetch_id) OVER article_fetches AS previous_fetch_id
+  FROM observations AS obs
+  WHERE obs.reparse_id IS NULL
+  WINDOW article_fetches AS (PARTITION BY obs.article_id ORDER BY obs.observed_at, obs.fetch_id)
+) AS o
+JOIN articles AS a ON a.id = o.article_id
+JOIN versions AS v ON v.id = o.version_id
+JOIN fetches AS f ON f.id = o.fetch_id
+WHERE o.version_id = o.previous_version_id AND o.modified_at IS NOT o.previous_modified_at
+""".strip()
+
+# In creation order: a view is made after the views it reads.
+VIEWS: dict[str, str] = {
+    "body_paragraphs": BODY_PARAGRAPHS_SQL,
+    "version_text": VERSION_TEXT_SQL,
+    "current_articles": CURRENT_ARTICLES_SQL,
+    "article_tags": ARTICLE_TAGS_SQL,
+    "changes": CHANGES_SQL,
+    "modified_only": MODIFIED_ONLY_SQL,
+}
