@@ -13,6 +13,9 @@ Project settings (documented in the README's reference, each with its default):
   and replays of old recordings).
 * ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
 * ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
+* ``MAX_LISTING_PAGES`` — the most listing pages a crawl reads, the section page included
+  (default 200): an endless "load more" chain stops there; ``-a max_pages`` applies when
+  smaller.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_sched
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
+MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
