@@ -200,25 +200,31 @@ def detected_encoding(body: bytes) -> str | None:
     return best.encoding if best else None
 
 
+def declared_encodings(response: Response) -> list[str]:
+    """The encodings the page declares, in order: its BOM, the HTTP header, its ``<meta>``."""
+    body = response.body
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    labels = (
+        read_bom(body)[0],
+        http_content_type_encoding(content_type),
+        html_body_declared_encoding(body),
+    )
+    return list(dict.fromkeys(name for name in map(codec_name, labels) if name))
+
+
 def encoding_candidates(response: Response) -> Iterator[str]:
     """The encodings to try, in order: BOM, HTTP header, ``<meta>``, a detector, UTF-8.
 
     Lazy: the detector only runs when the declared encodings failed.
     """
     body = response.body
-    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-    labels: list[Callable[[], str | None]] = [
-        lambda: read_bom(body)[0],
-        lambda: http_content_type_encoding(content_type),
-        lambda: html_body_declared_encoding(body),
-        lambda: detected_encoding(body),
-        lambda: "utf-8",
-    ]
-    tried: set[str] = set()
+    labels: list[Callable[[], str | None]] = [lambda: detected_encoding(body), lambda: "utf-8"]
+    tried = declared_encodings(response)
+    yield from tried
     for label in labels:
         name = codec_name(label())
         if name and name not in tried:
-            tried.add(name)
+            tried.append(name)
             yield name
 
 
@@ -236,37 +242,64 @@ class DecodedPage:
         return f"{self.codec}+replace" if self.replaced else self.codec
 
 
-def read_text(response: Response) -> DecodedPage:
-    """The page's text: the first candidate encoding that reads every byte, else the first
-    candidate with each undecodable byte replaced by U+FFFD and counted.
+def _without_bom(body: bytes, encoding: str) -> bytes:
+    bom_encoding, bom = read_bom(body)
+    return body[len(bom) :] if bom and codec_name(bom_encoding) == encoding else body
 
-    Never mojibake silently: bytes that are not valid in the declared encoding (cp1251 bytes
-    labelled UTF-8) are read with the next candidate. Only when no candidate reads the page
-    whole are bytes replaced, and then at most one per :data:`CHARACTERS_PER_REPLACEMENT`
-    characters; more, and the page is refused (:class:`UndecodablePage`): that is the wrong
-    encoding or no text, not a stray byte.
+
+def _replacing(body: bytes, encoding: str) -> DecodedPage | None:
+    """``body`` read as ``encoding`` with each undecodable byte replaced by U+FFFD; None when
+    a byte in the ASCII range is undecodable (UTF-16, ...), which no escape carries."""
+    try:
+        escaped = _without_bom(body, encoding).decode(encoding, errors="surrogateescape")
+    except UnicodeDecodeError:
+        return None
+    text, replaced = ESCAPED_BYTE.subn("\ufffd", escaped)
+    return DecodedPage(text, encoding, replaced)
+
+
+def few_replaced(page: DecodedPage) -> bool:
+    """Whether a page has at most one replaced byte per :data:`CHARACTERS_PER_REPLACEMENT`
+    characters: stray bytes, not a wrong encoding."""
+    return page.replaced * CHARACTERS_PER_REPLACEMENT <= len(page.text)
+
+
+def read_text(response: Response) -> DecodedPage:
+    """The page's text, read with the first of these that works:
+
+    1. an encoding the page declares (BOM, HTTP ``charset``, ``<meta>``) reading every byte;
+    2. the declared encoding (UTF-8 when none is) with a few undecodable bytes — at most one
+       per :data:`CHARACTERS_PER_REPLACEMENT` characters — each replaced by U+FFFD and
+       counted: a stray byte neither loses the page nor hands it to a detector's guess (which
+       reads one bad byte in UTF-8 as a whole page of cp1250 mojibake);
+    3. a detector's guess (charset-normalizer), then UTF-8, reading every byte: cp1251 bytes
+       labelled UTF-8 are read as cp1251, never as mojibake or a page of U+FFFD.
+
+    Otherwise the page is refused (:class:`UndecodablePage`).
     """
     body = response.body
-    bom_encoding, bom = read_bom(body)
-    candidates: list[tuple[str, bytes]] = []
-    for encoding in encoding_candidates(response):
-        data = body[len(bom) :] if bom and codec_name(bom_encoding) == encoding else body
+    declared = declared_encodings(response)
+    for encoding in declared:
         try:
-            return DecodedPage(data.decode(encoding), encoding)
+            return DecodedPage(_without_bom(body, encoding).decode(encoding), encoding)
         except UnicodeDecodeError:
-            candidates.append((encoding, data))
-    encoding, data = candidates[0]
-    try:
-        escaped = data.decode(encoding, errors="surrogateescape")
-    except UnicodeDecodeError:  # an ASCII-range byte no escape can carry (UTF-16, ...)
-        raise UndecodablePage("no character encoding reads the page without errors") from None
-    text, replaced = ESCAPED_BYTE.subn("\ufffd", escaped)
-    if replaced * CHARACTERS_PER_REPLACEMENT > len(text):
-        raise UndecodablePage(
-            f"{replaced} bytes no encoding reads ({encoding}: more than 1 in "
-            f"{CHARACTERS_PER_REPLACEMENT:,} characters)"
-        )
-    return DecodedPage(text, encoding, replaced)
+            continue
+    replaced = _replacing(body, declared[0] if declared else "utf-8")
+    if replaced is not None and few_replaced(replaced):
+        return replaced
+    for encoding in encoding_candidates(response):
+        if encoding in declared:
+            continue
+        try:
+            return DecodedPage(_without_bom(body, encoding).decode(encoding), encoding)
+        except UnicodeDecodeError:
+            continue
+    if replaced is None:
+        raise UndecodablePage("no character encoding reads the page without errors")
+    raise UndecodablePage(
+        f"{replaced.replaced} bytes no encoding reads ({replaced.codec}: more than 1 in "
+        f"{CHARACTERS_PER_REPLACEMENT:,} characters)"
+    )
 
 
 def decode_page(response: Response) -> tuple[str, str]:

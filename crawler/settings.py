@@ -14,8 +14,8 @@ Project settings (documented in the README's reference, each with its default):
 * ``RETRY_AFTER_MAX`` — the longest ``Retry-After`` wait honoured, in seconds (default 60).
 * ``STORE_MAX_PAGES`` — the most SQLite pages the store may grow to (default 0: no limit).
 * ``MAX_LISTING_PAGES`` — the most listing pages a crawl reads, the section page included
-  (default 200): an endless "load more" chain stops there; ``-a max_pages`` applies when
-  smaller.
+  (default 200; 0: no bound): an endless "load more" chain stops there; ``-a max_pages``
+  applies when smaller.
 """
 
 from __future__ import annotations

@@ -116,10 +116,11 @@ class SectionSpider(scrapy.Spider):
             )
 
     @property
-    def page_limit(self) -> int:
-        """The most listing pages to read: ``MAX_LISTING_PAGES``, or ``-a max_pages`` if smaller."""
-        bound = self.crawler.settings.getint("MAX_LISTING_PAGES")
-        return min(bound, self.max_pages) if self.max_pages is not None else bound
+    def page_limit(self) -> int | None:
+        """The most listing pages to read: ``MAX_LISTING_PAGES`` (0: no bound), or
+        ``-a max_pages`` where it is smaller."""
+        bounds = [self.crawler.settings.getint("MAX_LISTING_PAGES"), self.max_pages or 0]
+        return min((b for b in bounds if b > 0), default=None)
 
     def decoded(self, response: Response, page: DecodedPage) -> None:
         """Count and log the undecodable bytes a page had replaced (``fetch/encoding_errors``)."""
@@ -198,7 +199,7 @@ class SectionSpider(scrapy.Spider):
             logger.info(
                 "Listing stops at page %s: items older than since=%s", page_number, self.since
             )
-        elif page_number >= self.page_limit:
+        elif self.page_limit is not None and page_number >= self.page_limit:
             if self.max_pages is None or self.page_limit < self.max_pages:
                 self.crawler.stats.set_value(STAT_MAX_LISTING_PAGES, page_number)
                 logger.warning(
