@@ -3,7 +3,8 @@
 Every fetch gets one outcome (see ``domain.records.FetchOutcome``): :func:`outcome_of_failure`
 names what went wrong when there was no usable response, and :func:`read_page` decides
 whether a response is a page to parse at all (HTML, complete, decodable) and with which
-character encoding its bytes are read.
+character encoding its bytes are read; :func:`link_refusal` decides whether a link found on a
+page may become a request at all, and :func:`refused_link` records one that may not.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import re
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import charset_normalizer
 from scrapy.exceptions import (
@@ -36,7 +39,7 @@ from domain.records import FetchKind, FetchOutcome, FetchRecord
 from domain.times import utc_now
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
 # request.meta keys this project sets
 META_KIND = "wire_kind"  # "section" | "listing" | "article"
@@ -46,8 +49,10 @@ META_GAVE_UP = "wire_gave_up"  # why retrying stopped (set by RetryAfterMiddlewa
 META_REDIRECT_REFUSED = "wire_redirect_refused"  # why (set by RedirectGuardMiddleware)
 
 TIMEOUTS = (DownloadTimeoutError, TwistedTimeoutError, TCPTimedOutError)
-HTML_START = re.compile(rb"<html[\s>]", re.IGNORECASE)
-HTML_END = re.compile(rb"</html\s*>", re.IGNORECASE)
+# Undecodable bytes, once read with ``surrogateescape`` (a strict decoder never makes these)
+ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+# More undecodable bytes than one per this many characters: the page is refused, not repaired
+CHARACTERS_PER_REPLACEMENT = 1000
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # How Scrapy words a body over DOWNLOAD_MAXSIZE (in the download handler and in decompression)
 TOO_LARGE_MARKERS = ("max size", "DOWNLOAD_MAXSIZE")
@@ -195,56 +200,178 @@ def detected_encoding(body: bytes) -> str | None:
     return best.encoding if best else None
 
 
+def declared_encodings(response: Response) -> list[str]:
+    """The encodings the page declares, in order: its BOM, the HTTP header, its ``<meta>``."""
+    body = response.body
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    labels = (
+        read_bom(body)[0],
+        http_content_type_encoding(content_type),
+        html_body_declared_encoding(body),
+    )
+    return list(dict.fromkeys(name for name in map(codec_name, labels) if name))
+
+
 def encoding_candidates(response: Response) -> Iterator[str]:
     """The encodings to try, in order: BOM, HTTP header, ``<meta>``, a detector, UTF-8.
 
     Lazy: the detector only runs when the declared encodings failed.
     """
     body = response.body
-    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-    labels: list[Callable[[], str | None]] = [
-        lambda: read_bom(body)[0],
-        lambda: http_content_type_encoding(content_type),
-        lambda: html_body_declared_encoding(body),
-        lambda: detected_encoding(body),
-        lambda: "utf-8",
-    ]
-    tried: set[str] = set()
+    labels: list[Callable[[], str | None]] = [lambda: detected_encoding(body), lambda: "utf-8"]
+    tried = declared_encodings(response)
+    yield from tried
     for label in labels:
         name = codec_name(label())
         if name and name not in tried:
-            tried.add(name)
+            tried.append(name)
             yield name
 
 
-def decode_page(response: Response) -> tuple[str, str]:
-    """The page's text and the encoding that read it: the first candidate without errors.
+@dataclasses.dataclass(frozen=True)
+class DecodedPage:
+    """A page's text, the encoding that read it, and how many undecodable bytes were replaced."""
 
-    Never mojibake silently: bytes that are not valid in the declared encoding (cp1251 bytes
-    labelled UTF-8) are read with the next candidate, and the one used is returned.
+    text: str
+    codec: str  # the Python codec name, e.g. "utf-8"
+    replaced: int = 0  # undecodable bytes, each now U+FFFD in ``text``
+
+    @property
+    def encoding(self) -> str:
+        """What ``fetches.encoding`` records: the codec, ``+replace`` when bytes were replaced."""
+        return f"{self.codec}+replace" if self.replaced else self.codec
+
+
+def _without_bom(body: bytes, encoding: str) -> bytes:
+    bom_encoding, bom = read_bom(body)
+    return body[len(bom) :] if bom and codec_name(bom_encoding) == encoding else body
+
+
+def _replacing(body: bytes, encoding: str) -> DecodedPage | None:
+    """``body`` read as ``encoding`` with each undecodable byte replaced by U+FFFD; None when
+    a byte in the ASCII range is undecodable (UTF-16, ...), which no escape carries."""
+    try:
+        escaped = _without_bom(body, encoding).decode(encoding, errors="surrogateescape")
+    except UnicodeDecodeError:
+        return None
+    text, replaced = ESCAPED_BYTE.subn("\ufffd", escaped)
+    return DecodedPage(text, encoding, replaced)
+
+
+def few_replaced(page: DecodedPage) -> bool:
+    """Whether a page has at most one replaced byte per :data:`CHARACTERS_PER_REPLACEMENT`
+    characters: stray bytes, not a wrong encoding."""
+    return page.replaced * CHARACTERS_PER_REPLACEMENT <= len(page.text)
+
+
+def read_text(response: Response) -> DecodedPage:
+    """The page's text, read with the first of these that works:
+
+    1. an encoding the page declares (BOM, HTTP ``charset``, ``<meta>``) reading every byte;
+    2. the declared encoding (UTF-8 when none is) with a few undecodable bytes — at most one
+       per :data:`CHARACTERS_PER_REPLACEMENT` characters — each replaced by U+FFFD and
+       counted: a stray byte neither loses the page nor hands it to a detector's guess (which
+       reads one bad byte in UTF-8 as a whole page of cp1250 mojibake);
+    3. a detector's guess (charset-normalizer), then UTF-8, reading every byte: cp1251 bytes
+       labelled UTF-8 are read as cp1251, never as mojibake or a page of U+FFFD.
+
+    Otherwise the page is refused (:class:`UndecodablePage`).
     """
     body = response.body
-    bom_encoding, bom = read_bom(body)
-    for encoding in encoding_candidates(response):
-        data = body[len(bom) :] if bom and codec_name(bom_encoding) == encoding else body
+    declared = declared_encodings(response)
+    for encoding in declared:
         try:
-            return data.decode(encoding), encoding
+            return DecodedPage(_without_bom(body, encoding).decode(encoding), encoding)
         except UnicodeDecodeError:
             continue
-    raise UndecodablePage("no character encoding reads the page without errors")
+    replaced = _replacing(body, declared[0] if declared else "utf-8")
+    if replaced is not None and few_replaced(replaced):
+        return replaced
+    for encoding in encoding_candidates(response):
+        if encoding in declared:
+            continue
+        try:
+            return DecodedPage(_without_bom(body, encoding).decode(encoding), encoding)
+        except UnicodeDecodeError:
+            continue
+    if replaced is None:
+        raise UndecodablePage("no character encoding reads the page without errors")
+    raise UndecodablePage(
+        f"{replaced.replaced} bytes no encoding reads ({replaced.codec}: more than 1 in "
+        f"{CHARACTERS_PER_REPLACEMENT:,} characters)"
+    )
 
 
-def cut_short(response: Response) -> str | None:
-    """Why the body is incomplete, or None: the connection dropped, or the page stops early.
+def decode_page(response: Response) -> tuple[str, str]:
+    """The page's text and the encoding that read it, as :func:`read_text` decodes it
+    (``utf-8+replace`` when undecodable bytes were replaced)."""
+    page = read_text(response)
+    return page.text, page.encoding
 
-    A body that ended when the connection closed (no Content-Length: Scrapy flags it
-    ``partial``) is complete only if it reaches ``</html>``; so is any page that opens with
-    ``<html`` (a "load more" chunk is a fragment and has neither).
+
+class DocumentEnd(HTMLParser):
+    """Tokenizes a page as a browser does, to tell whether it reaches the end of its document.
+
+    Scripts and styles are raw text and titles, textareas and iframes RCDATA (a ``</html>``
+    inside them is no tag), comments are skipped. The page is a *document* when it opens
+    ``<html>`` or ``<body>``; the document is *closed* when its last tag is ``</body>`` or
+    ``</html>`` (only end tags, comments and whitespace may follow).
     """
-    closed = HTML_END.search(response.body) is not None
-    if "dataloss" in response.flags or ("partial" in response.flags and not closed):
+
+    RCDATA = frozenset({"title", "textarea", "xmp", "iframe", "noembed", "noframes"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.document = False
+        self.closed = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Any start tag opens content again; ``html`` and ``body`` make the page a document."""
+        if tag in ("html", "body"):
+            self.document = True
+        self.closed = False
+        if tag in self.RCDATA:
+            self.set_cdata_mode(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        """``</body>`` or ``</html>`` closes the document (other end tags may follow)."""
+        if tag in ("html", "body"):
+            self.closed = True
+
+    def handle_data(self, data: str) -> None:
+        """Text after the close means the close was not the end."""
+        if self.closed and not data.isspace():
+            self.closed = False
+
+
+def document_unclosed(text: str) -> bool | None:
+    """Whether a page is a document that stops before its end; None when it is no document
+    (a "load more" chunk, a fragment), which has no structure of its own to close."""
+    tokenizer = DocumentEnd()
+    tokenizer.feed(text)  # no close(): an unfinished tag or comment at the end stays unread
+    if not tokenizer.document:
+        return None
+    return not tokenizer.closed
+
+
+def cut_short(response: Response, text: str | None) -> str | None:
+    """Why the body is incomplete, or None, judged by the connection and by the page's
+    structure (``text``, the decoded page; None when it could not be decoded).
+
+    The connection dropped before ``Content-Length``: cut. A body that ended when the
+    connection closed (no Content-Length: Scrapy flags it ``partial``) is complete only if it
+    is a document that reaches its end. A complete response of a document (``<html>`` or
+    ``<body>``) is cut when its body is never closed — even where a script holds the string
+    ``</html>`` (:class:`DocumentEnd`). HTML allows a page to leave out ``</body>`` and
+    ``</html>``; such a page cannot be told from one cut at a tag, so it is refused too: a
+    refused page is kept and seen, a shorter article would be false evidence.
+    """
+    if "dataloss" in response.flags:
         return "the connection closed before the page ended"
-    if not closed and HTML_START.search(response.body[:4096]) is not None:
+    unclosed = document_unclosed(text) if text is not None else None
+    if "partial" in response.flags and unclosed is not False:
+        return "the connection closed before the page ended"
+    if unclosed:
         return "the page stops before its </html>"
     return None
 
@@ -267,25 +394,33 @@ def is_html(response: Response) -> bool:
     return start.startswith((b"<!doctype html", b"<html")) or b"<body" in start
 
 
-def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, str | None]:
-    """The fetch record of a 2xx response and the page's text; no text where it is no page.
+def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, DecodedPage | None]:
+    """The fetch record of a 2xx response and the decoded page; no page where it is none.
 
-    The record's outcome says why there is no text: ``not_html`` (a PDF, an image, ...),
-    ``data_loss`` (cut short) or ``unparseable`` (no encoding reads it).
+    The record's outcome says why there is no page: ``data_loss`` (cut short), ``not_html``
+    (a PDF, an image, ...) or ``unparseable`` (no encoding reads it). The record's
+    ``encoding`` is the page's (``utf-8+replace`` when undecodable bytes were replaced).
     """
-    incomplete = cut_short(response)
-    if incomplete:
-        return fetch_from_response(response, crawl_id, "data_loss", incomplete), None
     if not is_html(response):
+        incomplete = cut_short(response, None)
+        if incomplete:
+            return fetch_from_response(response, crawl_id, "data_loss", incomplete), None
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1") or "none"
         error = f"not an HTML page (Content-Type: {content_type})"
         return fetch_from_response(response, crawl_id, "not_html", error), None
     try:
-        text, encoding = decode_page(response)
+        page = read_text(response)
     except UndecodablePage as undecodable:
+        incomplete = cut_short(response, None)
+        if incomplete:
+            return fetch_from_response(response, crawl_id, "data_loss", incomplete), None
         return fetch_from_response(response, crawl_id, "unparseable", str(undecodable)), None
+    incomplete = cut_short(response, page.text)
+    if incomplete:
+        fetch = fetch_from_response(response, crawl_id, "data_loss", incomplete)
+        return dataclasses.replace(fetch, encoding=page.encoding), None
     fetch = fetch_from_response(response, crawl_id)
-    return dataclasses.replace(fetch, encoding=encoding), text
+    return dataclasses.replace(fetch, encoding=page.encoding), page
 
 
 def refused_page(fetch: FetchRecord, reason: str) -> FetchRecord:
@@ -297,3 +432,44 @@ def _kind(request: Request) -> FetchKind:
     kind = request.meta.get(META_KIND, "article")
     assert kind in ("section", "listing", "article")
     return kind
+
+
+def link_refusal(url: str, allowed_domains: Iterable[str] = ()) -> str | None:
+    """Why a link found on a page must not become a request, or None.
+
+    A link is requested only when it parses as a URL, is http(s) with a host, and that host is
+    one of ``allowed_domains`` or under one (any host when there are none, as Scrapy's
+    off-site filter has it). Private addresses are the address guard's to refuse
+    (``crawler.middlewares``), after the request is made.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        _ = parts.port  # a port that is no number (or out of range) raises here
+    except ValueError as error:
+        return f"malformed URL ({error})"
+    if parts.scheme not in ("http", "https"):
+        return f"scheme {parts.scheme}" if parts.scheme else "not an absolute URL"
+    if not host:
+        return "no host"
+    domains = [d.lower() for d in allowed_domains]
+    if domains and not any(host == d or host.endswith(f".{d}") for d in domains):
+        return "off-site"
+    return None
+
+
+def refused_link(
+    url: str, kind: FetchKind, reason: str, crawl_id: str, referer: str | None
+) -> FetchRecord:
+    """The record of a link not requested (:func:`link_refusal`): outcome ``refused``."""
+    return FetchRecord(
+        crawl_id=crawl_id,
+        kind=kind,
+        requested_url=url,
+        final_url=None,
+        status=None,
+        outcome="refused",
+        fetched_at=utc_now(),
+        error=f"link not requested: {reason}",
+        referer=referer,
+    )

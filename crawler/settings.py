@@ -23,6 +23,7 @@ RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_sched
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
+MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -59,6 +60,11 @@ PROJECT_SETTINGS: dict[str, str] = {
     "STORE_MAX_PAGES": (
         "the most SQLite pages (4 KiB each) the store may grow to, `0` for no limit; reaching "
         "it stops the crawl like a full disk (`store_full`)"
+    ),
+    "MAX_LISTING_PAGES": (
+        "the most listing pages a crawl reads, the section page included (`0`: no bound); an "
+        'endless "load more" chain stops there with a warning; `-a max_pages` applies when '
+        "smaller"
     ),
 }
 

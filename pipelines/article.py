@@ -1,7 +1,8 @@
 """The article pipeline: runs the article chain on every article page of a crawl.
 
 An :class:`crawler.items.ArticleItem` leaves with its ``record`` (parsed, split, hashed by
-:func:`pipelines.chain.read_article`); a page no parser reads as an article leaves as a
+:func:`pipelines.chain.read_article`; links that are no URL left out and counted as
+``wire/article/dropped_url``); a page no parser reads as an article leaves as a
 :class:`crawler.items.FetchItem` whose fetch is ``unparseable`` — kept raw, to re-parse later.
 Other items pass through.
 """
@@ -15,7 +16,7 @@ from itemadapter import ItemAdapter
 
 from crawler.fetching import refused_page
 from crawler.items import FetchItem
-from crawler.sites import UnparseablePage
+from crawler.sites import UnparseablePage, parse_article
 from pipelines.chain import read_article
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STAT_PARSER_ERROR = "wire/parser/error"
+STAT_DROPPED_URL = "wire/article/dropped_url"  # links on an article page that are no URL
 
 
 class ArticlePipeline:
@@ -46,8 +48,11 @@ class ArticlePipeline:
         if "text" not in adapter.field_names() or adapter.get("record") is not None:
             return item
         fetch = adapter["fetch"]
+        dropped_urls: list[str] = []
         try:
-            record = read_article(fetch, adapter["text"])
+            record = read_article(
+                fetch, adapter["text"], lambda url, html: parse_article(url, html, dropped_urls)
+            )
         except UnparseablePage as refused:
             logger.warning("Not an article: %s (%s)", fetch.final_url, refused)
             return FetchItem(refused_page(fetch, str(refused)))
@@ -55,6 +60,14 @@ class ArticlePipeline:
             logger.exception("Parser error on %s", fetch.final_url)
             self.stats.inc_value(STAT_PARSER_ERROR)
             return FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
+        if dropped_urls:
+            self.stats.inc_value(STAT_DROPPED_URL, len(dropped_urls))
+            logger.warning(
+                "Left out %d links that are no URL on %s: %s",
+                len(dropped_urls),
+                record.url,
+                ", ".join(repr(url) for url in dropped_urls[:5]),
+            )
         for kind, count in record.split.dropped.items():
             self.stats.inc_value(f"boilerplate/dropped/{kind}", count)
         if record.split.dropped.get("unknown"):

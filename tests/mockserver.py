@@ -7,7 +7,8 @@ lacks is served the page without it. Unknown paths answer 404. Tests start it in
 subprocess with :func:`serve_fixture_set`, like Scrapy's own mock server.
 
 ``FAULTS.json`` maps a path (and query) to a list of *rules*; the n-th request to that path
-follows the n-th rule, and the last rule repeats. A rule is an object whose keys change the
+follows the n-th rule, and the last rule repeats (a path with a query that has no rules of its
+own follows those of the bare path). A rule is an object whose keys change the
 fixture's answer (an empty rule ``{}`` serves the fixture as recorded):
 
 * ``delay`` — seconds to wait before answering
@@ -17,6 +18,11 @@ fixture's answer (an empty rule ``{}`` serves the fixture as recorded):
   (default UTF-8)
 * ``reencode`` — the fixture's UTF-8 text re-encoded in this codec (e.g. ``cp1251``)
 * ``replace`` — ``[old, new]`` pairs of text to replace in the body before encoding
+* ``bytes_replace`` — ``[old, new]`` pairs of text, each encoded as Latin-1, replaced in the
+  body's bytes after encoding (to put bytes no encoding reads into a page)
+* ``truncate`` — the body cut to this many bytes, sent whole (a matching ``Content-Length``)
+* ``chain`` — answer a "load more" chunk with no entries whose next chunk is this path with
+  the query ``?page=`` one more than the request's (an endless pagination)
 * ``bom`` — true: put a UTF-8 byte order mark before the body
 * ``pad_to`` — grow the body to this many bytes (an HTML comment before ``</body>``)
 * ``gzip_bomb`` — the body is this many zero bytes, gzip-compressed (``Content-Encoding: gzip``)
@@ -45,7 +51,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,11 +73,22 @@ def padded(body: bytes, size: int) -> bytes:
     return body + comment
 
 
+def chain_chunk(path: str, requested: str) -> bytes:
+    """A "load more" chunk without entries whose next chunk is ``path?page=N+1``."""
+    page = int(parse_qs(urlsplit(requested).query).get("page", ["1"])[0])
+    return (
+        f'<div class="list-items-loaded" data-next-url="{path}?page={page + 1}"></div>\n'.encode()
+    )
+
+
 def apply_rule(
-    rule: Rule, status: int, headers: dict[str, str], body: bytes
+    rule: Rule, status: int, headers: dict[str, str], body: bytes, requested: str = "/"
 ) -> tuple[int, dict[str, str], bytes]:
-    """The status, headers and body a rule makes of a fixture's answer."""
+    """The status, headers and body a rule makes of a fixture's answer to ``requested``."""
     headers = dict(headers)
+    if "chain" in rule:
+        status, body = 200, chain_chunk(str(rule["chain"]), requested)
+        headers["Content-Type"] = "text/html; charset=utf-8"
     if "status" in rule:
         status = int(rule["status"])
         body = b""
@@ -82,6 +99,10 @@ def apply_rule(
         for old, new in rule.get("replace", []):
             text = text.replace(old, new)
         body = text.encode(rule.get("reencode", "utf-8"), errors="xmlcharrefreplace")
+    for old, new in rule.get("bytes_replace", []):
+        body = body.replace(old.encode("latin-1"), new.encode("latin-1"))
+    if "truncate" in rule:
+        body = body[: int(rule["truncate"])]
     if rule.get("bom"):
         body = b"\xef\xbb\xbf" + body
     if "pad_to" in rule:
@@ -115,7 +136,7 @@ class FaultPlan:
             arrived = time.time()
             index = self.seen[path]
             self.seen[path] += 1
-            rules = self.rules.get(path)
+            rules = self.rules.get(path) or self.rules.get(urlsplit(path).path)
             number = min(index, len(rules) - 1) if rules else None
             if self.log is not None:
                 line = {"time": arrived, "path": path, "rule": number}
@@ -141,7 +162,7 @@ def make_handler(fixture_set: Path, plan: FaultPlan | None = None) -> type[BaseH
                 status, headers, body = 404, {}, b""
             else:
                 status, headers, body = fixture.status, dict(fixture.headers), fixture.body()
-            status, headers, body = apply_rule(rule, status, headers, body)
+            status, headers, body = apply_rule(rule, status, headers, body, self.path)
             if "delay" in rule:
                 time.sleep(float(rule["delay"]))
             self.send_response(status)

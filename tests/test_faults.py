@@ -169,15 +169,18 @@ class FaultCrawl:
         return [entry["time"] for entry in self.log if entry["path"] == path]
 
 
-def fault_crawl(folder: Path, faults: dict[str, list[dict[str, Any]]]) -> FaultCrawl:
-    """Crawl the recorded section from the fault server into ``folder/w.db``."""
+def fault_crawl(
+    folder: Path, faults: dict[str, list[dict[str, Any]]], *arguments: str
+) -> FaultCrawl:
+    """Crawl the recorded section from the fault server into ``folder/w.db`` (``arguments``:
+    more ``-s``/``-a`` options for ``scrapy runspider``)."""
     log = folder / "requests.jsonl"
     with serve_fixture_set(AFRICA, faults, log) as port:
         run = run_scrapy(
             "runspider", LOCAL_SPIDER, "-a", f"section_url=http://127.0.0.1:{port}/africa/",
             "-s", "ALLOW_PRIVATE_HOSTS=127.0.0.1", "-s", "STORE_PATH=w.db",
             "-s", "DOWNLOAD_TIMEOUT=2", "-s", f"DOWNLOAD_MAXSIZE={MAXSIZE}",
-            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", *FAST, cwd=folder,
+            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", *FAST, *arguments, cwd=folder,
         )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     db = Database(folder / "w.db")

@@ -177,10 +177,10 @@ def test_a_page_cut_before_its_end_is_never_stored_as_an_article(
 def test_a_parser_bug_is_recorded_not_lost(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(url: str, html: str) -> None:
+    def broken(url: str, html: str, dropped_urls: list[str] | None = None) -> None:
         raise KeyError("a selector the parser did not expect")
 
-    monkeypatch.setattr("pipelines.chain.parse_article", broken)
+    monkeypatch.setattr("pipelines.article.parse_article", broken)
     fixture = ARTICLES[0]
     item, fetch_id = process(harness, response_for(fixture, fixture.body()))
     assert isinstance(item, FetchItem)

@@ -11,7 +11,13 @@ from tests.conftest import ROOT
 
 RELIABILITY = (ROOT / "docs" / "RELIABILITY.md").read_text(encoding="utf-8")
 CITED = re.compile(r"`(test_\w+\.py)::(test_\w+)`")
-FAULT_TEST_FILES = ("test_faults.py", "test_crashes.py", "test_mutations.py", "test_security.py")
+FAULT_TEST_FILES = (
+    "test_faults.py",
+    "test_crashes.py",
+    "test_mutations.py",
+    "test_security.py",
+    "test_hostile_pages.py",
+)
 
 
 def defined_tests(file_name: str) -> set[str]:

@@ -14,11 +14,15 @@ ARTICLE_PARSERS = (PlatformV1,)
 __all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing"]
 
 
-def parse_article(url: str, html: str) -> ArticlePage:
-    """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none."""
+def parse_article(url: str, html: str, dropped_urls: list[str] | None = None) -> ArticlePage:
+    """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none.
+
+    Links on the page that are no URL (``href="http://[oops/"``) are left out of the article,
+    never the page: each is appended, as written, to ``dropped_urls`` when it is given.
+    """
     root = html_root(html)  # parsed once, for the version check and the parser alike
     for parser in ARTICLE_PARSERS:
-        recognized = parser.recognize(url, root)
+        recognized = parser.recognize(url, root, dropped_urls)
         if recognized is not None:
             return recognized.parse()
     raise UnparseablePage("no parser recognizes this page's layout")

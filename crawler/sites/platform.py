@@ -89,11 +89,33 @@ Node: TypeAlias = etree._Element
 
 def html_root(html: str) -> Node:
     """The lxml tree of a page's text, built as parsel builds it for HTML (NULs dropped, outer
-    whitespace stripped, UTF-8 into lxml's HTML parser in recover mode, huge pages allowed)."""
+    whitespace stripped, UTF-8 into lxml's HTML parser in recover mode, huge pages allowed).
+
+    The whole page or nothing: where libxml2 stops early — a fatal error such as elements
+    nested deeper than it reads (2,048 levels even with ``huge_tree``), after which it drops
+    the rest of the page — the page is refused (:class:`UnparseablePage`), never read short.
+    """
     body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
     parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
     root = etree.fromstring(body, parser=parser)
+    fatal = [e for e in parser.error_log if e.level == etree.ErrorLevels.FATAL]
+    if fatal:
+        raise UnparseablePage(
+            f"the HTML parser stopped at line {fatal[0].line}, before the end of the page "
+            f"({fatal[0].message.strip()})"
+        )
     return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+
+
+def resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; None where it is no URL (``http://[oops/``)."""
+    try:
+        url = urljoin(base, href)
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is no number raises here
+    except ValueError:
+        return None
+    return url
 
 
 class Query:
@@ -200,15 +222,21 @@ class PlatformV1:
     BEFORE_OPENING = Query("./*[1]/preceding-sibling::text()")
 
     @classmethod
-    def recognize(cls, url: str, root: Node) -> PlatformV1 | None:
+    def recognize(
+        cls, url: str, root: Node, dropped_urls: list[str] | None = None
+    ) -> PlatformV1 | None:
         """The parser of a parsed page if it is in this design, else None (one search)."""
         candidates = cls.ARTICLE.all(root)
-        return cls(url, root, candidates) if candidates else None
+        return cls(url, root, candidates, dropped_urls) if candidates else None
 
-    def __init__(self, url: str, root: Node, candidates: list[Node]) -> None:
+    def __init__(
+        self, url: str, root: Node, candidates: list[Node], dropped_urls: list[str] | None = None
+    ) -> None:
         """The parser of one parsed page (``candidates``: its ``div.article`` elements, at
-        least one, as :meth:`recognize` found them)."""
+        least one, as :meth:`recognize` found them). Links that are no URL are left out of
+        the article (their text stays) and appended, as written, to ``dropped_urls``."""
         self.url = url
+        self.dropped_urls = dropped_urls if dropped_urls is not None else []
         self.site = site_for(url)
         self.root = root
         self.article = self._scope(candidates)
@@ -250,9 +278,14 @@ class PlatformV1:
         return values[0] if values else None
 
     def _absolute(self, href: str | None) -> str | None:
+        """A link's absolute URL; None (and the link noted in ``dropped_urls``) where it is
+        no URL."""
         if not href or not href.strip():
             return None
-        return urljoin(self.url, href.strip())
+        url = resolve(self.url, href.strip())
+        if url is None:
+            self.dropped_urls.append(href.strip())
+        return url
 
     # -- the page ----------------------------------------------------------------------
 
@@ -497,7 +530,7 @@ class ListingV1:
             listed_raw, listed_at = self._date(item)
             entries.append(
                 ListingEntry(
-                    url=article_identity(urljoin(self.url, href.strip())),
+                    url=self._entry_url(href.strip()),
                     title=visible_text(*links) or None,
                     listed_at=listed_at,
                     listed_raw=listed_raw,
@@ -505,13 +538,25 @@ class ListingV1:
                 )
             )
         next_href = self.NEXT.first(self.root) or self.MORE.first(self.root)
+        next_href = next_href.strip() if next_href else None
         return ListingPage(
             url=self.url,
             entries=entries,
-            next_url=urljoin(self.url, next_href.strip()) if next_href else None,
+            next_url=(resolve(self.url, next_href) or next_href) if next_href else None,
             parser=self.name,
             parser_version=self.version,
         )
+
+    def _entry_url(self, href: str) -> str:
+        """The listed article's identity; the href as written where it is no URL, for the
+        spider to refuse and record (``crawler.fetching.link_refusal``)."""
+        url = resolve(self.url, href)
+        if url is None:
+            return href
+        try:
+            return article_identity(url)
+        except ValueError:
+            return href
 
     def _date(self, item: Node) -> tuple[str | None, str | None]:
         date = self.DATE.first(item)
