@@ -60,9 +60,12 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.ResolverRefusalMiddleware": 560,  # sees a refused lookup before retries
     "crawler.middlewares.RedirectGuardMiddleware": 650,  # sees a 3xx before RedirectMiddleware
     "crawler.middlewares.ReceivedAtMiddleware": 960,
 }
+# Names are resolved by the address guard, which refuses private answers (crawler.guard).
+TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 # An article is one request whatever tracking parameters or fragment its link carries.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
 ADDONS = {"crawler.fixtures.FixturesAddon": 0}
