@@ -18,7 +18,7 @@ from tests.test_faults import ANGOLA_FIRST, ANGOLA_TITLE, CYRILLIC_FIRST, CYRILL
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PROJECT_SETTINGS = ["STORE_PATH", "FIXTURES_REPLAY", "FIXTURES_RECORD", "STORE_SUMMARY",
                     "ALLOW_PRIVATE_HOSTS", "RECHECK_SCHEDULE", "RECHECK_NOW",
-                    "RETRY_AFTER_MAX", "STORE_MAX_PAGES"]  # fmt: skip
+                    "RETRY_AFTER_MAX", "STORE_MAX_PAGES", "CONTACT"]  # fmt: skip
 SEED = AFRICA / "article-1106523345.html"
 SEED_URL = json.loads((AFRICA / "article-1106523345.http.json").read_text())["url"]
 
