@@ -2,11 +2,11 @@
 
 Differences from Scrapy's own command: a bad ``-a`` argument or setting (``STORE_PATH``
 included, and a live crawl without a real ``CONTACT``) is a one-line usage error (exit status
-2, Scrapy's); a crawl that could not reach
-its section page (no network, DNS failure) ends with a short error that says how to replay the
-recorded site instead; tracebacks of expected network failures are not printed. The last line
-says how the crawl ended and how long it took, and the exit status says it to a scheduler:
-:data:`EXIT_CODES`, 0 only for a crawl that finished normally.
+2, Scrapy's); a crawl that could not reach its section page (no network, DNS failure) ends
+with a short error that says how to replay the recorded site instead; tracebacks of expected
+network failures are not printed. The last line says how the crawl ended and how long it
+took, and the exit status says it to a scheduler: :data:`EXIT_CODES`, 0 only for a crawl that
+finished normally.
 """
 
 from __future__ import annotations
