@@ -5,7 +5,6 @@ request.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -13,14 +12,16 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.request import RequestFingerprinter
 from scrapy.utils.response import response_status_message
+from twisted.internet.error import DNSLookupError
 from w3lib.url import safe_url_string
 
 from crawler.fetching import META_GAVE_UP, META_KIND, META_RECEIVED_AT, META_REDIRECT_REFUSED
+from crawler.guard import GuardedResolver, refusal
 from domain.text import article_identity
 from domain.times import utc_now
 
@@ -40,36 +41,6 @@ class ReceivedAtMiddleware:
         """Record when the response came in."""
         request.meta[META_RECEIVED_AT] = utc_now()
         return response
-
-
-def is_private_host(host: str) -> bool:
-    """Whether ``host`` is ``localhost`` or an IP literal in a private, loopback or local range."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_unspecified
-        or address.is_multicast
-    )
-
-
-def refusal(url: str, allowed_private: set[str]) -> str | None:
-    """Why the crawler must not request ``url`` (another scheme, a private address), or None."""
-    parsed = urlsplit(url)
-    if parsed.scheme not in ("http", "https"):
-        return f"scheme {parsed.scheme}"
-    host = parsed.hostname
-    if host and is_private_host(host) and host not in allowed_private:
-        return "private address"
-    return None
 
 
 class AddressGuardMiddleware:
@@ -95,6 +66,46 @@ class AddressGuardMiddleware:
             return
         self.stats.inc_value(f"guard/refused/{reason.split()[0]}")
         logger.warning("Refused %s: %s", request.url, reason)
+        raise IgnoreRequest(f"refused: {reason}")
+
+
+class ResolverRefusalMiddleware:
+    """Turns a lookup that :class:`crawler.guard.GuardedResolver` refused into a refusal.
+
+    The resolver fails the lookup of a name that resolves to a private address; Twisted then
+    reports a plain DNS failure. This middleware sits before Scrapy's retries (a higher order
+    number sees exceptions first), so such a request is not retried but raised as
+    ``IgnoreRequest`` and recorded as ``refused``, counted as ``guard/refused/resolved``.
+    """
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResolverRefusalMiddleware:
+        """Built by Scrapy."""
+        assert crawler.stats is not None
+        return cls(crawler.stats)
+
+    @staticmethod
+    def resolver() -> GuardedResolver | None:
+        """The guarded resolver installed on the reactor, if it is one."""
+        from twisted.internet import reactor
+
+        installed = getattr(reactor, "resolver", None)
+        return installed if isinstance(installed, GuardedResolver) else None
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        """Raise IgnoreRequest for a lookup the guard refused; let other failures pass."""
+        if not isinstance(exception, DNSLookupError | CannotResolveHostError):
+            return
+        resolver = self.resolver()
+        host = (urlsplit(request.url).hostname or "").lower()
+        address = resolver.refused.get(host) if resolver is not None else None
+        if address is None:
+            return
+        self.stats.inc_value("guard/refused/resolved")
+        reason = f"private address ({host} resolves to {address})"
         raise IgnoreRequest(f"refused: {reason}")
 
 

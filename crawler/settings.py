@@ -23,6 +23,7 @@ RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_sched
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
+CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politeness)
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
 
 PROJECT_SETTINGS: dict[str, str] = {
@@ -41,8 +42,8 @@ PROJECT_SETTINGS: dict[str, str] = {
     ),
     "STORE_SUMMARY": "print the store's summary when the crawl ends",
     "ALLOW_PRIVATE_HOSTS": (
-        "hosts the address guard would refuse (`localhost`, IP literals in private, loopback, "
-        "link-local and other reserved ranges) that may be crawled (tests use `127.0.0.1`)"
+        "hosts, as written in URLs, that may be crawled on private/loopback addresses (tests "
+        "use `127.0.0.1`; `127.1` is another spelling and stays refused)"
     ),
     "RECHECK_SCHEDULE": (
         "how often known articles are fetched again, by age: `MAX_AGE:INTERVAL` rules (see "
@@ -53,9 +54,16 @@ PROJECT_SETTINGS: dict[str, str] = {
         "recordings)"
     ),
     "RETRY_AFTER_MAX": (
-        "the longest `Retry-After` (seconds or an HTTP date, on a 429, 503 or other retryable "
-        "status) the crawler waits before retrying; a longer one is not retried and the fetch "
-        "is recorded as `gave_up`"
+        "the longest `Retry-After` (seconds or an HTTP date, on a 429, 503 or other retryable"
+        " status) the crawler waits before retrying; a longer one is not retried, the fetch "
+        "is recorded as `gave_up`, and on a 429 or 503 the crawl ends (`rate_limited`, exit "
+        "status 7)"
+    ),
+    "CONTACT": (
+        "your email address or http(s) URL, put in the User-Agent (`wirearchive/0.1.0 (news "
+        "wire archiving; +CONTACT)`); a live `scrapy crawl` without a real one (placeholders "
+        "such as `example.com` refused) is a usage error (exit status 2); replays "
+        "(`FIXTURES_REPLAY`) need none"
     ),
     "STORE_MAX_PAGES": (
         "the most SQLite pages (4 KiB each) the store may grow to, `0` for no limit; reaching "
@@ -70,10 +78,8 @@ PROJECT_SETTINGS: dict[str, str] = {
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
-USER_AGENT = (
-    "wirearchive/0.1 (news wire archiving for research; "
-    "+https://github.com/wirearchive/wirearchive)"
-)
+# Built from CONTACT by crawler.politeness.ContactAddon: wirearchive/VERSION (...; +CONTACT).
+USER_AGENT = "wirearchive/0.1.0 (news wire archiving)"
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -90,21 +96,33 @@ COOKIES_ENABLED = False
 # Safety: only http(s), no telnet console or remote control, no private addresses.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "data": None,
+    "s3": None,
+    "ftp": None,
+    # Scrapy's HTTP/1.1 handler that holds a host's requests while it asked for a pause
+    "http": "crawler.politeness.PoliteDownloadHandler",
+    "https": "crawler.politeness.PoliteDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.ResolverRefusalMiddleware": 560,  # sees a refused lookup before retries
     "crawler.middlewares.RedirectGuardMiddleware": 650,  # sees a 3xx before RedirectMiddleware
     "crawler.middlewares.ReceivedAtMiddleware": 960,
 }
+# Names are resolved by the address guard, which refuses private answers (crawler.guard).
+TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 # An article is one request whatever tracking parameters or fragment its link carries.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
-ADDONS = {"crawler.fixtures.FixturesAddon": 0}
+ADDONS = {"crawler.fixtures.FixturesAddon": 0, "crawler.politeness.ContactAddon": 10}
 # The periodic log line counts pages, articles and the queue (crawler.progress).
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
     "crawler.progress.ProgressStats": 0,
+    "crawler.politeness.CrawlDelay": 100,  # after AutoThrottle (0): its floor holds
 }
 # Item log lines name the page instead of printing its body and blocks.
 LOG_FORMATTER = "crawler.logformatter.ItemLogFormatter"

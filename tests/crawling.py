@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONTACT = "archive-ops@newsroom.org"  # a live crawl's contact in tests (none leaves the machine)
 
 
 @dataclass

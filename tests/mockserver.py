@@ -31,7 +31,8 @@ fixture's answer (an empty rule ``{}`` serves the fixture as recorded):
 * ``no_length`` — send no ``Content-Length`` (the body then ends when the connection closes)
 
 With ``--log`` every request is appended to a JSON-lines file as
-``{"time": <Unix seconds>, "path": ..., "rule": <index or null>}`` when it arrives, so a test
+``{"time": <Unix seconds>, "path": ..., "rule": <index or null>, "agent": <User-Agent>}``
+when it arrives, so a test
 can check what the server saw (e.g. how long a client waited before retrying).
 """
 
@@ -130,7 +131,7 @@ class FaultPlan:
         self.seen: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    def next_rule(self, path: str) -> Rule | None:
+    def next_rule(self, path: str, agent: str | None = None) -> Rule | None:
         """The rule for this request to ``path`` (counted), logged with its arrival time."""
         with self.lock:
             arrived = time.time()
@@ -139,7 +140,7 @@ class FaultPlan:
             rules = self.rules.get(path) or self.rules.get(urlsplit(path).path)
             number = min(index, len(rules) - 1) if rules else None
             if self.log is not None:
-                line = {"time": arrived, "path": path, "rule": number}
+                line = {"time": arrived, "path": path, "rule": number, "agent": agent}
                 with self.log.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(line) + "\n")
             return rules[number] if rules and number is not None else None
@@ -155,7 +156,7 @@ def make_handler(fixture_set: Path, plan: FaultPlan | None = None) -> type[BaseH
 
     class FixtureHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            rule = faults.next_rule(self.path) or {}
+            rule = faults.next_rule(self.path, self.headers.get("User-Agent")) or {}
             # a query the recording lacks (tracking parameters) is served the page without it
             fixture = by_path.get(self.path) or by_path.get(urlsplit(self.path).path)
             if fixture is None:

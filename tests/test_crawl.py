@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from tests.crawling import ROOT, replay, run_crawl
+from tests.crawling import CONTACT, ROOT, replay, run_crawl
 
 DOUBLY_LISTED = (
     "https://sputnikglobe.com/20230116/"
@@ -173,13 +173,13 @@ def test_another_reactor_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_a_store_path_that_cannot_hold_a_store_is_a_one_line_error(tmp_path: Path) -> None:
-    folder = run_crawl("-s", f"STORE_PATH={tmp_path}")
+    folder = run_crawl("-s", f"STORE_PATH={tmp_path}", "-s", f"CONTACT={CONTACT}")
     assert folder.returncode != 0
     assert f"STORE_PATH: {tmp_path} is a folder; name a file" in folder.stderr
     assert "Traceback" not in folder.stderr
     text = tmp_path / "notes.db"
     text.write_text("not a database, " * 100)
-    other = run_crawl("-s", f"STORE_PATH={text}")
+    other = run_crawl("-s", f"STORE_PATH={text}", "-s", f"CONTACT={CONTACT}")
     assert other.returncode != 0
     assert f"STORE_PATH: cannot open a store at {text}: file is not a database" in other.stderr
     assert "Traceback" not in other.stderr
@@ -195,7 +195,7 @@ def test_unknown_fixture_set_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_without_network_a_short_error_and_nonzero_exit(tmp_path: Path) -> None:
     run = run_crawl(
-        "-s", "TWISTED_DNS_RESOLVER=tests.offline.NoNetworkResolver",
+        "-s", "TWISTED_DNS_RESOLVER=tests.offline.NoNetworkResolver", "-s", f"CONTACT={CONTACT}",
         "-s", f"STORE_PATH={tmp_path}/offline.db",
         "-s", "RETRY_TIMES=0",
     )  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from crawler.commands.crawl import EXIT_CODES, EXIT_OTHER, exit_code
 from tests.conftest import AFRICA
-from tests.crawling import ROOT, replay, run_crawl, run_scrapy
+from tests.crawling import CONTACT, ROOT, replay, run_crawl, run_scrapy
 
 ENDING = re.compile(r"^Crawl ended: (\w+) after [\d.]+ s \(exit status (\d+)\)$", re.M)
 REDESIGNED = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
@@ -65,7 +65,7 @@ def test_a_redesigned_section_page_ends_the_crawl_with_exit_6(tmp_path: Path) ->
 def test_an_unreachable_site_exits_1_with_the_replay_hint(tmp_path: Path) -> None:
     run = run_crawl(
         "-s", f"STORE_PATH={tmp_path / 'wire.db'}",
-        "-s", "TWISTED_DNS_RESOLVER=tests.offline.NoNetworkResolver",
+        "-s", "TWISTED_DNS_RESOLVER=tests.offline.NoNetworkResolver", "-s", f"CONTACT={CONTACT}",
         "-s", "RETRY_TIMES=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
     )  # fmt: skip
     assert run.returncode == 1

@@ -1,11 +1,12 @@
 """``scrapy crawl``, with the spider's arguments checked first and an honest end.
 
 Differences from Scrapy's own command: a bad ``-a`` argument or setting (``STORE_PATH``
-included) is a one-line usage error (exit status 2, Scrapy's); a crawl that could not reach
-its section page (no network, DNS failure) ends with a short error that says how to replay the
-recorded site instead; tracebacks of expected network failures are not printed. The last line
-says how the crawl ended and how long it took, and the exit status says it to a scheduler:
-:data:`EXIT_CODES`, 0 only for a crawl that finished normally.
+included, and a live crawl without a real ``CONTACT``) is a one-line usage error (exit status
+2, Scrapy's); a crawl that could not reach its section page (no network, DNS failure) ends
+with a short error that says how to replay the recorded site instead; tracebacks of expected
+network failures are not printed. The last line says how the crawl ended and how long it
+took, and the exit status says it to a scheduler: :data:`EXIT_CODES`, 0 only for a crawl that
+finished normally.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.fixtures import FixtureError, fixture_set_path
 from crawler.history import check_settings, parse_recheck
+from crawler.politeness import contact_usage_error
 from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
 from store import Store, StoreError
 from store.writer import ASYNCIO_REACTOR
@@ -128,6 +130,9 @@ class Command(ScrapyCrawl):
                 fixture_set_path(replay)
         except FixtureError as bad_set:
             raise UsageError(str(bad_set)) from None
+        contact_error = contact_usage_error(self.settings)
+        if contact_error:
+            raise UsageError(contact_error)
         check_store(self.settings.get("STORE_PATH"))
         crawler = self.crawler_process.create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
