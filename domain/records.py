@@ -81,8 +81,9 @@ FETCH_OUTCOMES: dict[FetchOutcome, OutcomeMeaning] = {
     ),
     "refused": OutcomeMeaning(
         "not fetched by choice: robots.txt, off the allowed domains, an address the guard "
-        "refuses (`localhost` or a private, loopback or link-local IP literal; host names are "
-        "not resolved), another scheme, or a redirect to any of these",
+        "refuses (a private, loopback, link-local or other non-public IP in any spelling, or a "
+        "name whose DNS answer is one), another scheme, a rate-limited host's queued request, "
+        "or a redirect to any of these",
         "the fetch (the 3xx when a redirect was refused)",
     ),
     "failed": OutcomeMeaning(
