@@ -6,7 +6,9 @@ recognizes the page, so a layout change is a new class beside the old one.
 
 from __future__ import annotations
 
-from crawler.sites.platform import ListingV1, PlatformV1, UnparseablePage, html_root
+from crawler.sites.html import UnparseablePage, html_root
+from crawler.sites.listing import ListingV1
+from crawler.sites.platform import PlatformV1
 from domain.pages import ArticlePage, ListingPage
 
 ARTICLE_PARSERS = (PlatformV1,)

@@ -1,62 +1,30 @@
-"""The parser for the publishing platform behind Sputnik's editions and ria.ru.
+"""The article parser for the publishing platform behind Sputnik's editions and ria.ru.
 
 Pure code: HTML text and its URL in, :mod:`domain.pages` data out. One class per
 layout version of the platform (as Fundus does); :func:`crawler.sites.parse_article` picks the
 one whose ``recognize`` accepts the page. Selectors are compiled once, as class attributes,
-and run on lxml's tree directly (:class:`Css`).
+and run on lxml's tree directly (:class:`crawler.sites.html.Css`); the listing parser is
+:mod:`crawler.sites.listing`, the editions' clocks :mod:`crawler.sites.editions`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, timedelta, timezone
-from typing import Any, TypeAlias
-from urllib.parse import urljoin, urlsplit
-
-from lxml import etree
-from parsel.csstranslator import css2xpath
+from urllib.parse import urlsplit
 
 from crawler.sites import dates
-from domain.pages import (
-    ArticlePage,
-    Block,
-    BlockKind,
-    DateClaim,
-    Image,
-    ListingEntry,
-    ListingPage,
-    Tag,
+from crawler.sites.editions import site_for
+from crawler.sites.html import (
+    Css,
+    Node,
+    Query,
+    UnparseablePage,
+    first_text,
+    resolve,
+    visible_text,
 )
-from domain.text import article_identity, normalize_text, strip_tracking
-
-
-class UnparseablePage(ValueError):
-    """The page is not an article (or listing) this parser can read: never an empty article."""
-
-
-@dataclass(frozen=True)
-class Site:
-    """What the parser must know of one edition: its clock."""
-
-    host: str
-    timezone: timezone  # the zone of times printed without one
-
-
-MOSCOW = timezone(timedelta(hours=3), "MSK")
-SITES = {
-    "sputnikglobe.com": Site("sputnikglobe.com", UTC),
-    "sputniknews.com": Site("sputniknews.com", UTC),
-    "en.sputniknews.africa": Site("en.sputniknews.africa", UTC),
-    "ria.ru": Site("ria.ru", MOSCOW),
-}
-
-
-def site_for(url: str) -> Site:
-    """The edition a URL belongs to (an unknown host is read as printing UTC)."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    return SITES.get(host, Site(host, UTC))
-
+from domain.pages import ArticlePage, Block, BlockKind, DateClaim, Image, Tag
+from domain.text import normalize_text, strip_tracking
 
 _ARTICLE_ID_IN_URL = re.compile(r"-(\d{6,})\.html$")
 _DATELINE_PLACE = re.compile(r"^([^,(]{1,40})[,(]")
@@ -82,88 +50,6 @@ BLOCK_KINDS: dict[str, BlockKind] = {
     "html": "embed",
     "banner": "banner",
 }
-
-
-Node: TypeAlias = etree._Element
-
-
-def html_root(html: str) -> Node:
-    """The lxml tree of a page's text, built as parsel builds it for HTML (NULs dropped, outer
-    whitespace stripped, UTF-8 into lxml's HTML parser in recover mode, huge pages allowed).
-
-    The whole page or nothing: where libxml2 stops early — a fatal error such as elements
-    nested deeper than it reads (2,048 levels even with ``huge_tree``), after which it drops
-    the rest of the page — the page is refused (:class:`UnparseablePage`), never read short.
-    """
-    body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
-    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
-    root = etree.fromstring(body, parser=parser)
-    fatal = [e for e in parser.error_log if e.level == etree.ErrorLevels.FATAL]
-    if fatal:
-        raise UnparseablePage(
-            f"the HTML parser stopped at line {fatal[0].line}, before the end of the page "
-            f"({fatal[0].message.strip()})"
-        )
-    return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
-
-
-def resolve(base: str, href: str) -> str | None:
-    """``href`` made absolute against ``base``; None where it is no URL (``http://[oops/``)."""
-    try:
-        url = urljoin(base, href)
-        parts = urlsplit(url)
-        _ = parts.port  # a port that is no number raises here
-    except ValueError:
-        return None
-    return url
-
-
-class Query:
-    """An XPath query compiled once and run on lxml nodes directly: no wrapper object per node
-    found, no XPath compiled per call. ``variables`` fill the query's ``$name`` parameters."""
-
-    def __init__(self, xpath: str) -> None:
-        self.xpath = etree.XPath(xpath, smart_strings=False)
-
-    def all(self, *nodes: Node, **variables: Any) -> list[Any]:
-        """What the query finds under each of ``nodes`` (each node included), in order."""
-        if len(nodes) == 1:
-            return list(self.xpath(nodes[0], **variables))
-        return [found for node in nodes for found in self.xpath(node, **variables)]
-
-    def first(self, *nodes: Node, **variables: Any) -> Any | None:
-        """The first thing the query finds under ``nodes``, or None."""
-        for node in nodes:
-            found = self.xpath(node, **variables)
-            if found:
-                return found[0]
-        return None
-
-
-class Css(Query):
-    """A CSS selector, compiled to XPath with parsel's translation (``::text`` and
-    ``::attr(name)`` work)."""
-
-    def __init__(self, css: str) -> None:
-        super().__init__(css2xpath(css))
-        self.css = css
-
-
-_VISIBLE_TEXT = Query(
-    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
-)
-
-
-def visible_text(*nodes: Node) -> str:
-    """The normalized text a reader sees in ``nodes`` (scripts and styles left out)."""
-    return normalize_text(" ".join(_VISIBLE_TEXT.all(*nodes)))
-
-
-def _first_text(query: Query, *nodes: Node) -> str | None:
-    found = query.first(*nodes)
-    if found is None:
-        return None
-    return visible_text(found) or None
 
 
 def is_dateline(text: str) -> bool:
@@ -306,7 +192,7 @@ class PlatformV1:
             section=self._meta_one("analytics:rubric") or self._meta_one("article:section"),
             language=self.language(),
             title=title,
-            lead=_first_text(self.LEAD, *self.header),
+            lead=first_text(self.LEAD, *self.header),
             authors=self.authors(),
             dates=claims,
             published_at=pick_date(claims, "published"),
@@ -319,7 +205,7 @@ class PlatformV1:
 
     def title(self) -> str | None:
         """The headline shown above the article."""
-        return _first_text(self.TITLE, *self.header)
+        return first_text(self.TITLE, *self.header)
 
     def language(self) -> str | None:
         """The page's language as a short code ("en", "ru")."""
@@ -372,12 +258,12 @@ class PlatformV1:
             claims.append(
                 DateClaim("published", dates.parse_epoch(p_ts), p_ts, "meta:analytics:p_ts")
             )
-        visible = _first_text(self.DATE_VISIBLE, *self.header)
+        visible = first_text(self.DATE_VISIBLE, *self.header)
         if visible:
             claims.append(
                 DateClaim("published", dates.parse_visible(visible, tz), visible, "visible")
             )
-        modified = _first_text(self.DATE_MODIFIED, *self.header)
+        modified = first_text(self.DATE_MODIFIED, *self.header)
         if modified:
             raw = modified
             claims.append(DateClaim("modified", dates.parse_visible(raw, tz), raw, "visible"))
@@ -399,21 +285,21 @@ class PlatformV1:
         # related items print no year: they are dated from the article's own publication
         published = pick_date(self.date_claims(), "published")
         for node in self.BODY_BLOCKS.all(self.article):
-            first_text = not any(b.kind == "text" for b in blocks)
-            blocks.append(self._block(node, len(blocks), published, first_text))
+            opens_body = not any(b.kind == "text" for b in blocks)
+            blocks.append(self._block(node, len(blocks), published, opens_body))
         return blocks
 
-    def _block(self, node: Node, position: int, published: str | None, first_text: bool) -> Block:
+    def _block(self, node: Node, position: int, published: str | None, opens_body: bool) -> Block:
         data_type = (node.get("data-type") or "").strip().lower()
         kind = BLOCK_KINDS.get(data_type, "unknown")
         if kind == "text":
-            return self._text_block(node, position, first_text)
+            return self._text_block(node, position, opens_body)
         if kind == "quote":
             return Block(
                 "quote",
                 position,
-                text=_first_text(self.QUOTE_TEXT, node) or visible_text(node),
-                attribution=_first_text(self.QUOTE_INFO, node),
+                text=first_text(self.QUOTE_TEXT, node) or visible_text(node),
+                attribution=first_text(self.QUOTE_INFO, node),
             )
         if kind in ("list", "table"):
             rows = (self.LIST_ITEM if kind == "list" else self.TABLE_ROW).all(node)
@@ -452,20 +338,20 @@ class PlatformV1:
         src = (img.get("src") or img.get("data-src")) if img is not None else None
         return Image(
             image_url=self._absolute(src),
-            caption=_first_text(caption or self.MEDIA_CAPTION, node),
-            credit=_first_text(self.MEDIA_CREDIT, node),
+            caption=first_text(caption or self.MEDIA_CAPTION, node),
+            credit=first_text(self.MEDIA_CREDIT, node),
         )
 
     def _related_block(self, node: Node, position: int, published: str | None) -> Block:
         links = self.RELATED_LINK.all(node)
         href = self._absolute(links[0].get("href")) if links else None
-        raw = _first_text(self.RELATED_DATE, node)
+        raw = first_text(self.RELATED_DATE, node)
         return Block(
             "related",
             position,
             text=visible_text(*links) if links else visible_text(node),
             url=strip_tracking(href) if href else None,
-            title=_first_text(self.RELATED_TITLE, node),
+            title=first_text(self.RELATED_TITLE, node),
             published_raw=raw,
             published_at=dates.parse_day_month(raw, self.site.timezone, published) if raw else None,
         )
@@ -499,71 +385,3 @@ def pick_date(claims: list[DateClaim], kind: str) -> str | None:
     if not usable:
         return None
     return min(usable, key=rank).value
-
-
-class ListingV1:
-    """Section pages and their "load more" chunks in the platform's current design."""
-
-    name = "platform-listing"
-    version = "1.0"
-
-    ITEM = Css("div.list__item")
-    LINK = Css("a.list__title")
-    DATE = Css(".list__date")
-    DATE_TEXT = Css("span.date")
-    MORE = Css("div.list__more::attr(data-url)")
-    NEXT = Css("div.list-items-loaded::attr(data-next-url)")
-
-    def __init__(self, url: str, html: str) -> None:
-        self.url = url
-        self.site = site_for(url)
-        self.root = html_root(html)
-
-    def parse(self) -> ListingPage:
-        """Every listed article in order, and the next chunk's URL (None on the last)."""
-        entries: list[ListingEntry] = []
-        for item in self.ITEM.all(self.root):
-            links = self.LINK.all(item)
-            href = links[0].get("href") if links else None
-            if not href:
-                continue
-            listed_raw, listed_at = self._date(item)
-            entries.append(
-                ListingEntry(
-                    url=self._entry_url(href.strip()),
-                    title=visible_text(*links) or None,
-                    listed_at=listed_at,
-                    listed_raw=listed_raw,
-                    position=len(entries),
-                )
-            )
-        next_href = self.NEXT.first(self.root) or self.MORE.first(self.root)
-        next_href = next_href.strip() if next_href else None
-        return ListingPage(
-            url=self.url,
-            entries=entries,
-            next_url=(resolve(self.url, next_href) or next_href) if next_href else None,
-            parser=self.name,
-            parser_version=self.version,
-        )
-
-    def _entry_url(self, href: str) -> str:
-        """The listed article's identity; the href as written where it is no URL, for the
-        spider to refuse and record (``crawler.fetching.link_refusal``)."""
-        url = resolve(self.url, href)
-        if url is None:
-            return href
-        try:
-            return article_identity(url)
-        except ValueError:
-            return href
-
-    def _date(self, item: Node) -> tuple[str | None, str | None]:
-        date = self.DATE.first(item)
-        epoch = date.get("data-unixtime") if date is not None else None
-        if epoch:
-            return epoch, dates.parse_epoch(epoch)
-        text = _first_text(self.DATE_TEXT, item)
-        if text:
-            return text, dates.parse_visible(text, self.site.timezone)
-        return None, None

@@ -1,0 +1,102 @@
+"""What every site parser shares: the page's lxml tree, compiled queries, visible text, links.
+
+Pure helpers over lxml (as Fundus keeps ``parser/utility.py`` beside its publishers); a
+parser module holds only its selectors and the rules of its layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from parsel.csstranslator import css2xpath
+
+from domain.text import normalize_text
+
+
+class UnparseablePage(ValueError):
+    """The page is not an article (or listing) this parser can read: never an empty article."""
+
+
+Node: TypeAlias = etree._Element
+
+
+def html_root(html: str) -> Node:
+    """The lxml tree of a page's text, built as parsel builds it for HTML (NULs dropped, outer
+    whitespace stripped, UTF-8 into lxml's HTML parser in recover mode, huge pages allowed).
+
+    The whole page or nothing: where libxml2 stops early — a fatal error such as elements
+    nested deeper than it reads (2,048 levels even with ``huge_tree``), after which it drops
+    the rest of the page — the page is refused (:class:`UnparseablePage`), never read short.
+    """
+    body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+    root = etree.fromstring(body, parser=parser)
+    fatal = [e for e in parser.error_log if e.level == etree.ErrorLevels.FATAL]
+    if fatal:
+        raise UnparseablePage(
+            f"the HTML parser stopped at line {fatal[0].line}, before the end of the page "
+            f"({fatal[0].message.strip()})"
+        )
+    return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+
+
+def resolve(base: str, href: str) -> str | None:
+    """``href`` made absolute against ``base``; None where it is no URL (``http://[oops/``)."""
+    try:
+        url = urljoin(base, href)
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is no number raises here
+    except ValueError:
+        return None
+    return url
+
+
+class Query:
+    """An XPath query compiled once and run on lxml nodes directly: no wrapper object per node
+    found, no XPath compiled per call. ``variables`` fill the query's ``$name`` parameters."""
+
+    def __init__(self, xpath: str) -> None:
+        self.xpath = etree.XPath(xpath, smart_strings=False)
+
+    def all(self, *nodes: Node, **variables: Any) -> list[Any]:
+        """What the query finds under each of ``nodes`` (each node included), in order."""
+        if len(nodes) == 1:
+            return list(self.xpath(nodes[0], **variables))
+        return [found for node in nodes for found in self.xpath(node, **variables)]
+
+    def first(self, *nodes: Node, **variables: Any) -> Any | None:
+        """The first thing the query finds under ``nodes``, or None."""
+        for node in nodes:
+            found = self.xpath(node, **variables)
+            if found:
+                return found[0]
+        return None
+
+
+class Css(Query):
+    """A CSS selector, compiled to XPath with parsel's translation (``::text`` and
+    ``::attr(name)`` work)."""
+
+    def __init__(self, css: str) -> None:
+        super().__init__(css2xpath(css))
+        self.css = css
+
+
+_VISIBLE_TEXT = Query(
+    ".//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
+)
+
+
+def visible_text(*nodes: Node) -> str:
+    """The normalized text a reader sees in ``nodes`` (scripts and styles left out)."""
+    return normalize_text(" ".join(_VISIBLE_TEXT.all(*nodes)))
+
+
+def first_text(query: Query, *nodes: Node) -> str | None:
+    """The visible text of the first node ``query`` finds under ``nodes``, or None."""
+    found = query.first(*nodes)
+    if found is None:
+        return None
+    return visible_text(found) or None
