@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -124,10 +125,18 @@ def command_serve(args: argparse.Namespace) -> int:
         command = datasette_command(
             args.store, str(metadata_path), args.host, args.port, args.datasette_options
         )
+        server = subprocess.Popen(command)
+        # SIGTERM (a service manager, ``kill``) stops Datasette as Ctrl-C does: passed on to
+        # it, never leaving it running without us
+        previous = signal.signal(signal.SIGTERM, lambda *_: server.terminate())
         try:
-            return subprocess.run(command, check=False).returncode
+            return server.wait()
         except KeyboardInterrupt:
+            server.terminate()
+            server.wait()
             return 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def command_metadata(args: argparse.Namespace) -> int:

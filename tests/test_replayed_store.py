@@ -164,5 +164,12 @@ def test_datasette_served_for_real_and_queried(store: Path) -> None:
                 time.sleep(0.2)
         assert [r["url"] for r in rows] == [SEED]
     finally:
-        server.terminate()
+        server.terminate()  # SIGTERM: Datasette must stop with it, not be left running
         server.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break  # nothing listens any more
+        assert time.monotonic() < deadline, "Datasette still serves after SIGTERM"
+        time.sleep(0.2)
