@@ -33,11 +33,13 @@ def html_root(html: str) -> Node:
     body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
     parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
     root = etree.fromstring(body, parser=parser)
-    fatal = [e for e in parser.error_log if e.level == etree.ErrorLevels.FATAL]
-    if fatal:
+    # a fatal error ends the parse, so it is the last one logged: reading only that one keeps
+    # pages of many harmless errors (HTML5 tags libxml2 does not know) fast
+    last = parser.error_log.last_error
+    if last is not None and last.level == etree.ErrorLevels.FATAL:
         raise UnparseablePage(
-            f"the HTML parser stopped at line {fatal[0].line}, before the end of the page "
-            f"({fatal[0].message.strip()})"
+            f"the HTML parser stopped at line {last.line}, before the end of the page "
+            f"({last.message.strip()})"
         )
     return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
 
