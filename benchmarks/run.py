@@ -272,13 +272,17 @@ def export_jsonl(store_path: Path) -> int:
         return sum(1 for line in iter_article_lines(store.db) if line.encode("utf-8") + b"\n")
 
 
-# The rows an export reads, each table with one plain SELECT.
+# The rows an export reads, each table with one plain SELECT. Body text is stored once (schema
+# 5), in the body blocks: until then ``v.*`` read it (``versions.body`` and ``body_text``), so the
+# blocks' text is read here too, or the baseline would be the export without its largest part.
 EXPORTED_ROWS = (
     """SELECT a.*, v.*, f.* FROM articles AS a
        JOIN versions AS v ON v.id = a.current_version_id JOIN fetches AS f ON f.id = v.fetch_id""",
     "SELECT t.* FROM tags AS t JOIN articles AS a ON a.current_version_id = t.version_id",
     "SELECT c.* FROM captions AS c JOIN articles AS a ON a.current_version_id = c.version_id",
     "SELECT r.* FROM related_links AS r JOIN articles AS a ON a.current_version_id = r.version_id",
+    """SELECT b.version_id, b.position, b.text, b.body_offset FROM blocks AS b
+       JOIN articles AS a ON a.current_version_id = b.version_id WHERE b.destination = 'body'""",
 )
 
 
