@@ -42,9 +42,6 @@ NARROWER: dict[str, tuple[str, ...]] = {
 # longer exists fails test_known_exceptions_still_exist, so the list never outlives its reason.
 SCRAPY_COMPONENTS = ("crawler.spiders", "crawler.middlewares")
 
-# Edges that break a rule and are kept on purpose, each with its reason (none today).
-KNOWN_EXCEPTIONS: set[tuple[str, str]] = set()
-
 
 def module_name(path_parts: tuple[str, ...]) -> str:
     """The dotted name of a module file (``crawler/sites/__init__.py`` is ``crawler.sites``)."""
@@ -130,11 +127,7 @@ def violations(name: str, targets: set[str] | frozenset[str]) -> list[str]:
     if is_entry_point(name):
         return []
     allowed = NARROWER.get(name, LAYERS[layer_of(name)])
-    return [
-        f"{name} imports {target}"
-        for target in sorted(targets)
-        if not within(target, allowed) and (name, target) not in KNOWN_EXCEPTIONS
-    ]
+    return [f"{name} imports {target}" for target in sorted(targets) if not within(target, allowed)]
 
 
 def reachable(name: str) -> set[str]:
@@ -202,10 +195,6 @@ class Later:
         "store.db", "crawler.fetching", "pipelines.chain", "pipelines.boilerplate",
         "domain.records", "crawler.sites",
     }  # fmt: skip
-
-
-def test_known_exceptions_still_exist() -> None:
-    assert {(a, b) for a, b in KNOWN_EXCEPTIONS if b not in imported(a)} == set()
 
 
 def cycles(graph: Mapping[str, Collection[str]]) -> list[list[str]]:
