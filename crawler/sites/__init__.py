@@ -6,6 +6,7 @@ recognizes the page, so a layout change is a new class beside the old one.
 
 from __future__ import annotations
 
+from crawler.sites.generic import GenericV1
 from crawler.sites.html import UnparseablePage, html_root
 from crawler.sites.listing import ListingV1
 from crawler.sites.platform import PlatformV1
@@ -19,7 +20,9 @@ __all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing
 def parse_article(url: str, html: str, dropped_urls: list[str] | None = None) -> ArticlePage:
     """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none.
 
-    Links on the page that are no URL (``href="http://[oops/"``) are left out of the article,
+    A page no parser of :data:`ARTICLE_PARSERS` recognizes is read by the generic extractor
+    (:mod:`crawler.sites.generic`); a page a parser recognizes never is, even when that parser
+    refuses it. Links on the page that are no URL (``href="http://[oops/"``) are left out of the article,
     never the page: each is appended, as written, to ``dropped_urls`` when it is given.
     """
     root = html_root(html)  # parsed once, for the version check and the parser alike
@@ -27,7 +30,10 @@ def parse_article(url: str, html: str, dropped_urls: list[str] | None = None) ->
         recognized = parser.recognize(url, root, dropped_urls)
         if recognized is not None:
             return recognized.parse()
-    raise UnparseablePage("no parser recognizes this page's layout")
+    try:  # the last resort: a page of another site or design
+        return GenericV1.read(url, html, root, dropped_urls)
+    except UnparseablePage as refused:
+        raise UnparseablePage(f"no parser recognizes this page's layout; {refused}") from None
 
 
 def parse_listing(url: str, html: str) -> ListingPage:
