@@ -2,9 +2,10 @@
 
 An :class:`crawler.items.ArticleItem` leaves with its ``record`` (parsed, split, hashed by
 :func:`pipelines.chain.read_article`; links that are no URL left out and counted as
-``wire/article/dropped_url``); a page no parser reads as an article leaves as a
-:class:`crawler.items.FetchItem` whose fetch is ``unparseable`` — kept raw, to re-parse later.
-Other items pass through.
+``wire/article/dropped_url``; each article counted by the parser that read it as
+``wire/article/parser/<name>``, so the pages only the generic extractor read stand apart); a
+page no parser reads as an article leaves as a :class:`crawler.items.FetchItem` whose fetch is
+``unparseable`` — kept raw, to re-parse later. Other items pass through.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from itemadapter import ItemAdapter
 from crawler.fetching import refused_page
 from crawler.items import FetchItem
 from crawler.sites import UnparseablePage, parse_article
+from crawler.sites.generic import GenericV1
 from pipelines.chain import read_article
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 STAT_PARSER_ERROR = "wire/parser/error"
 STAT_DROPPED_URL = "wire/article/dropped_url"  # links on an article page that are no URL
+STAT_PARSER = "wire/article/parser"  # + "/<name>": articles read by each parser
 
 
 class ArticlePipeline:
@@ -60,6 +63,9 @@ class ArticlePipeline:
             logger.exception("Parser error on %s", fetch.final_url)
             self.stats.inc_value(STAT_PARSER_ERROR)
             return FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
+        self.stats.inc_value(f"{STAT_PARSER}/{record.page.parser}")
+        if record.page.parser == GenericV1.name:
+            logger.info("No site parser recognizes %s: read by the generic extractor", record.url)
         if dropped_urls:
             self.stats.inc_value(STAT_DROPPED_URL, len(dropped_urls))
             logger.warning(

@@ -27,6 +27,7 @@ LABELS: dict[str, str] = {
     "listings": "Listing entries",
 }
 OUTCOMES: tuple[str, ...] = get_args(FetchOutcome)
+BY_PARSER = "Articles by parser"
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 COUNT_TOTALS = "SELECT " + ", ".join(
@@ -41,6 +42,20 @@ COUNT_EVENTS = """
 SELECT kind, count(*) AS n FROM article_events
 WHERE :crawl_id IS NULL OR crawl_id = :crawl_id
 GROUP BY kind
+"""
+# Articles by the parser that read them: for one crawl, the articles its fetches showed (each
+# reading is an observation; re-parses are not a crawl's); for the store, the parser of each
+# article's current version.
+COUNT_BY_PARSER_IN_CRAWL = """
+SELECT o.parser, count(DISTINCT o.article_id) AS n
+FROM observations o JOIN fetches f ON f.id = o.fetch_id
+WHERE o.reparse_id IS NULL AND f.crawl_id = :crawl_id
+GROUP BY o.parser ORDER BY o.parser
+"""
+COUNT_BY_PARSER = """
+SELECT v.parser, count(*) AS n
+FROM articles a JOIN versions v ON v.id = a.current_version_id
+GROUP BY v.parser ORDER BY v.parser
 """
 # An article is added by the crawl that stored its first version.
 COUNT_ADDED = """
@@ -62,6 +77,10 @@ def read_summary(db: Database, crawl_id: str | None = None) -> dict[str, Any]:
     for row in db.query(COUNT_EVENTS, {"crawl_id": crawl_id}):
         events[row["kind"]] = row["n"]
     result["events"] = events
+    by_parser = COUNT_BY_PARSER if crawl_id is None else COUNT_BY_PARSER_IN_CRAWL
+    result["articles_by_parser"] = {
+        row["parser"]: row["n"] for row in db.query(by_parser, {"crawl_id": crawl_id})
+    }
     result["articles_added"] = result["versions_added"] = None
     if crawl_id is not None:
         added = next(db.query(COUNT_ADDED, {"crawl_id": crawl_id}))
@@ -77,7 +96,7 @@ def browse_command(store_path: str | Path) -> str:
 
 def format_summary(summary: dict[str, Any], store_path: str | Path) -> str:
     """The human-readable report of a summary, ending with the command to browse the store."""
-    width = max(max(len(label) for label in LABELS.values()), *map(len, OUTCOMES)) + 3
+    width = max(*map(len, LABELS.values()), *map(len, OUTCOMES), len(BY_PARSER)) + 3
     lines = [f"Store: {store_path}"]
     if summary["crawl_id"] is not None:
         lines.append(f"Crawl: {summary['crawl_id']}")
@@ -93,6 +112,8 @@ def format_summary(summary: dict[str, Any], store_path: str | Path) -> str:
         lines.append(f"    {outcome + ':':<{width - 2}}{count:>8}")
     events = ", ".join(f"{kind} {count}" for kind, count in summary["events"].items())
     lines.append(f"  {'Events:':<{width}}{events}  ({scope})")
+    parsers = ", ".join(f"{name} {n}" for name, n in summary["articles_by_parser"].items())
+    lines.append(f"  {BY_PARSER + ':':<{width}}{parsers or 'none'}  ({scope})")
     lines.append("Browse it in Datasette:")
     lines.append(f"  {browse_command(store_path)}")
     return "\n".join(lines)

@@ -20,10 +20,11 @@ __all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing
 def parse_article(url: str, html: str, dropped_urls: list[str] | None = None) -> ArticlePage:
     """The article on a page fetched from ``url``; :class:`UnparseablePage` if there is none.
 
-    A page no parser of :data:`ARTICLE_PARSERS` recognizes is read by the generic extractor
-    (:mod:`crawler.sites.generic`); a page a parser recognizes never is, even when that parser
-    refuses it. Links on the page that are no URL (``href="http://[oops/"``) are left out of the article,
+    Links on the page that are no URL (``href="http://[oops/"``) are left out of the article,
     never the page: each is appended, as written, to ``dropped_urls`` when it is given.
+
+    A page no parser of :data:`ARTICLE_PARSERS` recognizes is read by the generic extractor
+    (:mod:`crawler.sites.generic`); a page a parser recognizes never is, even when it refuses it.
     """
     root = html_root(html)  # parsed once, for the version check and the parser alike
     for parser in ARTICLE_PARSERS:
