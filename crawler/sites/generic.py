@@ -17,6 +17,7 @@ nothing marks them generically), tags only where the page lists them.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -101,6 +102,7 @@ class GenericV1:
     CREDIT = Css("figcaption .credit, figcaption .copyright")
     IMAGES = Css("img")
     PASSWORD = Css("input[type=password]")
+    MACHINE_BODY = Query("//*[@itemscope]//*[@itemprop='articleBody'][not(.//p)]")
 
     def __init__(self, url: str, html: str, root: Node, dropped_urls: list[str] | None) -> None:
         self.url = url
@@ -121,8 +123,10 @@ class GenericV1:
 
     def parse(self) -> ArticlePage:
         """The whole article, or :class:`UnparseablePage` saying why there is none."""
+        page = self.without_machine_copies()
+        html = self.html if page is self.root else etree.tostring(page, encoding="unicode")
         document = bare_extraction(
-            self.html,
+            html,
             url=self.url,
             include_comments=False,
             include_tables=True,
@@ -141,7 +145,7 @@ class GenericV1:
         if lead and blocks and blocks[0].kind == "text" and blocks[0].text == lead:
             blocks = renumber(blocks[1:])  # the marked lead, not a body paragraph
         self.check_article(blocks, lead)
-        self.check_evidence(title, lead, blocks)
+        self.check_evidence(page, title, lead, blocks)
         claims = self.date_claims()
         return ArticlePage(
             url=self.url,
@@ -161,6 +165,32 @@ class GenericV1:
             parser=self.name,
             parser_version=self.version,
         )
+
+    def without_machine_copies(self) -> Node:
+        """The page without the microdata blocks that repeat its body for machines.
+
+        Such a block (``itemscope`` with an ``itemprop=articleBody`` of plain text, hidden by
+        the site's CSS, as on the platform's pages) holds the whole text in one element, so
+        trafilatura takes it for the body, with the URL and headline beside it. It is left
+        out where its text also stands in the rest of the page; otherwise it is kept.
+        """
+        if self.MACHINE_BODY.first(self.root) is None:
+            return self.root
+        tree = copy.deepcopy(self.root)
+        removed = False
+        for body in self.MACHINE_BODY.all(tree):
+            scope = next((a for a in body.iterancestors() if a.get("itemscope") is not None), None)
+            parent = None if scope is None else scope.getparent()
+            if scope is None or parent is None:
+                continue
+            head = " ".join(normalize_text(reader_text(body)).split()[:12])
+            index = parent.index(scope)
+            parent.remove(scope)
+            if head and head in normalize_text(reader_text(tree)):
+                removed = True
+            else:  # the only copy of the text: it stays
+                parent.insert(index, scope)
+        return tree if removed else self.root
 
     def check_article(self, blocks: list[Block], lead: str | None) -> None:
         """Refuse a page without an article: no paragraph, or too few words for a page that
@@ -189,9 +219,10 @@ class GenericV1:
             return True
         return self.ARTICLE.first(self.root) is not None
 
-    def check_evidence(self, title: str, lead: str | None, blocks: list[Block]) -> None:
-        """Refuse the page where the extractor returned text that is not on it."""
-        seen = normalize_text(reader_text(self.root))
+    def check_evidence(self, page: Node, title: str, lead: str | None, blocks: list[Block]) -> None:
+        """Refuse the page where the extractor returned text that is not on ``page`` (the page
+        as trafilatura read it)."""
+        seen = normalize_text(reader_text(page))
         for block in blocks:
             for text in [block.text] if not block.items else block.items:
                 if text and text not in seen:
