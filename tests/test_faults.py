@@ -82,6 +82,7 @@ CAPTCHA = (
     "<html><head><title>Attention Required</title></head><body><h1>Are you a robot?</h1>"
     "<form action='/captcha'><input name='answer'></form></body></html>"
 )
+REDESIGNED = "1106509473"
 MALFORMED = (
     "<html><body><div class='article' data-article-id='1106222671'><p>Unclosed <b>text"
     "</div></span></td></html>"
@@ -130,6 +131,8 @@ CONTENT_FAULTS: dict[str, list[dict[str, Any]]] = {
     article_path("1106283315"): [{"body": ""}],
     article_path("1106301288"): [{"body": CAPTCHA}],
     article_path("1106378044"): [{"body": NO_BODY}],
+    # a redesign: the page as recorded, without the attribute the platform parser looks for
+    article_path(REDESIGNED): [{"replace": [["data-article-id=", "data-story-id="]]}],
     # a complete response (right Content-Length) of a page cut in the middle
     article_path("1106449902"): [{"replace": [["</html>", ""], ["</body>", ""]]}],
 }
@@ -390,8 +393,16 @@ def test_an_html_page_cut_short_is_data_loss(content: FaultCrawl) -> None:
     ("article_id", "reason"),
     [
         ("1106222671", "the article has no title"),
-        ("1106283315", "no parser recognizes this page's layout"),
-        ("1106301288", "no parser recognizes this page's layout"),
+        # no design of the platform: the generic extractor finds no article either
+        (
+            "1106283315",
+            "no parser recognizes this page's layout; the generic extractor found no article text",
+        ),
+        (
+            "1106301288",
+            "no parser recognizes this page's layout; the generic extractor found a title but "
+            "no article text (0 words)",
+        ),
         ("1106378044", "the article has no body text"),
     ],
 )
@@ -409,6 +420,22 @@ def test_malformed_empty_or_ban_pages_are_unparseable_with_the_page_kept(
             article_id
         ].encode()
     )
+
+
+def test_a_redesigned_page_is_read_by_the_generic_extractor_and_counted_apart(
+    content: FaultCrawl,
+) -> None:
+    fetch = content.fetch(REDESIGNED)
+    assert fetch["outcome"] == "ok"
+    (version,) = content.db.query(
+        "select v.parser, v.title, a.article_id from versions v "
+        "join articles a on a.id = v.article_id where v.fetch_id = :id",
+        {"id": fetch["id"]},
+    )
+    assert (version["parser"], version["article_id"]) == ("generic", None)
+    assert version["title"]
+    assert content.stats["wire/article/parser/generic"] == 1
+    assert content.stats["wire/article/parser/platform"] == 8
 
 
 def test_the_content_crawl_stores_every_good_page(content: FaultCrawl) -> None:

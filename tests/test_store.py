@@ -650,6 +650,22 @@ def test_format_summary_reports_the_numbers_and_the_browse_command() -> None:
     assert text.splitlines()[-1].strip() == "python -m store serve 'data/my wire.db'"
 
 
+def test_the_summary_counts_articles_by_parser() -> None:
+    store = Store.memory()
+    run_crawl(store, "run-1", T1)  # two articles, read by the "sputnik" parser
+    other = make_article(f"{SITE}/elsewhere.html")
+    other.page.parser, other.page.parser_version = "generic", "1.0"
+    store.begin_crawl(make_crawl("run-2", T2))
+    store.save_article(article_fetch(other, "run-2", T2), other)
+    store.save_article(article_fetch(make_article(), "run-2", T2), make_article())
+    store.finish_crawl("run-2", T2, "finished", {})
+    assert store.summary("run-1")["articles_by_parser"] == {"sputnik": 2}
+    assert store.summary("run-2")["articles_by_parser"] == {"generic": 1, "sputnik": 1}
+    assert store.summary()["articles_by_parser"] == {"generic": 1, "sputnik": 2}
+    text = format_summary(store.summary("run-2"), "wire.db")
+    assert "Articles by parser:  generic 1, sputnik 1  (this crawl)" in text
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[bytes]:
     """Run ``python -m store`` from the project root, as a user would."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="ascii")

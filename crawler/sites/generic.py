@@ -35,10 +35,14 @@ from domain.pages import ArticlePage, Block, BlockKind, DateClaim, DateKind, Ima
 from domain.text import normalize_text
 from domain.times import iso_z
 
-# A page that does not say it is an article must have at least this many words of body
-# text; one that says so (og:type, JSON-LD, <article>, a publication time) needs one
-# paragraph. Below it the page is a title, a wall or a stub, not an article.
+# A page that does not say it is an article must have at least this many words of text
+# besides its headline; one that says so (og:type, JSON-LD, <article>, a publication time)
+# at least MIN_DECLARED_WORDS (a one-sentence news flash). Below that the page is a headline,
+# a wall or a stub, not an article.
 MIN_WORDS = 25
+MIN_DECLARED_WORDS = 8
+# The headline is looked for among this many first blocks (after a page's navigation lines).
+TITLE_WINDOW = 10
 
 # Elements whose edges a reader sees as a break between words; every other element (b, a,
 # span …) runs into its neighbours, as a browser renders it.
@@ -73,6 +77,7 @@ _SCHEMA_DATES: tuple[tuple[DateKind, str], ...] = (
     ("modified", "dateModified"),
 )
 _EMPTY_LINE = re.compile(r"\n[^\S\n]*\n")  # two line breaks: a paragraph break
+_BLOCK_ENDS = frozenset({"cell", "item", "row", "p", "head", "list", "quote", "table"})
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report)$")
 
 
@@ -102,6 +107,7 @@ class GenericV1:
     CREDIT = Css("figcaption .credit, figcaption .copyright")
     IMAGES = Css("img")
     PASSWORD = Css("input[type=password]")
+    LAYOUT = Query(".//cell//p | .//cell//head | .//cell//list | .//cell//quote")
     MACHINE_BODY = Query("//*[@itemscope]//*[@itemprop='articleBody'][not(.//p)]")
 
     def __init__(self, url: str, html: str, root: Node, dropped_urls: list[str] | None) -> None:
@@ -139,12 +145,14 @@ class GenericV1:
         title = self.title(document.title, blocks)
         if title is None:
             raise UnparseablePage("the generic extractor found no title")
-        if blocks and blocks[0].kind in ("text", "heading") and blocks[0].text == title:
-            blocks = renumber(blocks[1:])  # the headline, not a body paragraph
+        headline = [b for b in blocks[:TITLE_WINDOW] if b.kind in ("text", "heading")]
+        if any(b.text == title for b in headline):  # the headline, not a body paragraph
+            first = next(b for b in headline if b.text == title)
+            blocks = renumber([b for b in blocks if b is not first])
         lead = first_text(self.LEAD, self.root)
         if lead and blocks and blocks[0].kind == "text" and blocks[0].text == lead:
             blocks = renumber(blocks[1:])  # the marked lead, not a body paragraph
-        self.check_article(blocks, lead)
+        self.check_article(blocks, title, lead)
         self.check_evidence(page, title, lead, blocks)
         claims = self.date_claims()
         return ArticlePage(
@@ -192,21 +200,25 @@ class GenericV1:
                 parent.insert(index, scope)
         return tree if removed else self.root
 
-    def check_article(self, blocks: list[Block], lead: str | None) -> None:
-        """Refuse a page without an article: no paragraph, or too few words for a page that
-        does not say it is an article (or that asks for a password)."""
+    def check_article(self, blocks: list[Block], title: str, lead: str | None) -> None:
+        """Refuse a page without an article: no paragraph, too few words besides the headline
+        (fewer still for a page that says it is an article), or a login form and little text.
+
+        trafilatura, finding no main text, returns all of the page's text as one paragraph
+        (its baseline), headline included: the headline is not counted.
+        """
         paragraphs = [b.text for b in blocks if b.kind in ("text", "quote", "list", "table")]
-        if not paragraphs:
-            raise UnparseablePage("the generic extractor found a title but no article text")
-        words = sum(len(text.split()) for text in [lead or "", *paragraphs])
-        if words >= MIN_WORDS:
-            return
-        if self.PASSWORD.first(self.root) is not None:
+        text = " ".join([lead or "", *paragraphs]).replace(title, " ", 1)
+        words = len(text.split())
+        if self.PASSWORD.first(self.root) is not None and words < MIN_WORDS:
             raise UnparseablePage(f"a login form and {words} words of text: no article")
-        if not self.says_article():
+        if words >= MIN_WORDS or (words >= MIN_DECLARED_WORDS and self.says_article()):
+            return
+        if not paragraphs or words < MIN_DECLARED_WORDS:
             raise UnparseablePage(
-                f"{words} words of text on a page that does not say it is an article"
+                f"the generic extractor found a title but no article text ({words} words)"
             )
+        raise UnparseablePage(f"{words} words of text on a page that does not say it is an article")
 
     def says_article(self) -> bool:
         """Whether the page declares itself an article (og:type, JSON-LD, <article>, a
@@ -240,38 +252,58 @@ class GenericV1:
 
     def blocks(self, body: Node) -> list[Block]:
         """The body trafilatura found, as typed blocks in its order; a paragraph of lines
-        split by an empty line (``<br><br>``) is as many paragraphs, as a reader sees it."""
+        split by an empty line (``<br><br>``) is as many paragraphs, as a reader sees it; a
+        layout table (cells holding paragraphs) is no data table: its biggest cell is read."""
         captions = self.marked_captions()
         blocks: list[Block] = []
-        for element in body:
+
+        def add_text(kind: BlockKind, raw: str) -> None:
+            texts = _EMPTY_LINE.split(raw) if kind == "text" else [raw]
+            for text in (normalize_text(t) for t in texts):
+                if text:
+                    blocks.append(Block(kind, len(blocks), text=text))
+
+        def walk(container: Node) -> None:
+            if container.tag == "cell":
+                add_text("text", container.text or "")
+            for element in container:
+                add(element)
+                if container.tag == "cell":
+                    add_text("text", element.tail or "")
+
+        def add(element: Node) -> None:
             kind = _KINDS.get(str(element.tag), "text")
             if kind == "media":
                 src = element.get("src")
                 if src in captions:  # a photo only where the page marks it as a figure
                     caption, credit = captions[src]
-                    image = Image(src, caption, credit)
-                    blocks.append(Block("media", len(blocks), images=[image]))
-                continue
-            if kind in ("list", "table"):
+                    blocks.append(Block("media", len(blocks), images=[Image(src, caption, credit)]))
+            elif kind == "table" and self.LAYOUT.first(element) is not None:
+                # a page laid out in a table: its content is the cell with the most text (the
+                # others are its navigation, sidebars and footer)
+                walk(max(element.iter("cell"), key=lambda cell: len(raw_text(cell).split())))
+            elif kind in ("list", "table"):
                 items = [t for t in (element_text(row) for row in element) if t]
                 if items:
                     blocks.append(Block(kind, len(blocks), text="\n".join(items), items=items))
-                continue
-            texts = [element_text(element)]
-            if kind == "text":
-                texts = [normalize_text(t) for t in _EMPTY_LINE.split(raw_text(element))]
-            blocks.extend(Block(kind, len(blocks) + i, text=t) for i, t in enumerate(texts) if t)
-        return renumber(blocks)
+            else:
+                add_text(kind, raw_text(element))
+
+        walk(body)
+        return blocks
 
     def title(self, found: str | None, blocks: list[Block]) -> str | None:
-        """trafilatura's title, or the first block where the page's ``<title>`` holds that
-        block and not trafilatura's choice (a headline that is no heading, beside the site's
-        name)."""
+        """trafilatura's title, or the longest of the first blocks that the page's ``<title>``
+        holds (a headline that is no heading, printed beside the site's name there)."""
         found = normalize_text(found or "") or None
-        first = blocks[0].text if blocks and blocks[0].kind in ("text", "heading") else ""
-        if len(first.split()) >= 3 and len(first) <= 300 and first in self.window_title():
-            return first
-        return found
+        window = self.window_title()
+        candidates = [
+            b.text
+            for b in blocks[:TITLE_WINDOW]
+            if b.kind in ("text", "heading") and len(b.text.split()) >= 3 and len(b.text) <= 300
+        ]
+        inside = [text for text in candidates if text in window]
+        return max(inside, key=len) if inside else found
 
     def window_title(self) -> str:
         """The normalized text of the page's ``<title>``."""
@@ -459,17 +491,17 @@ def renumber(blocks: list[Block]) -> list[Block]:
 
 
 def raw_text(element: Node) -> str:
-    """The text of one of trafilatura's elements, a line break ``<lb/>`` as ``\\n`` and a
-    space after each cell, item and row (trafilatura adds no spaces of its own inside inline
-    markup, so ``re<hi>port</hi>`` stays ``report``)."""
+    """The text of one of trafilatura's elements, a line break ``<lb/>`` as ``\\n`` and one
+    after each block inside it (cell, item, row, paragraph …; trafilatura adds no spaces of
+    its own inside inline markup, so ``re<hi>port</hi>`` stays ``report``)."""
     parts: list[str] = []
     for event, node in etree.iterwalk(element, events=("start", "end")):
         if event == "start":
             parts.append("\n" if node.tag == "lb" else "")
             parts.append(node.text or "")
             continue
-        if node.tag in ("cell", "item", "row") and node is not element:
-            parts.append(" ")
+        if node.tag in _BLOCK_ENDS and node is not element:
+            parts.append("\n")
         if node is not element:
             parts.append(node.tail or "")
     return "".join(parts)
