@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import run
+from benchmarks import fallback, run
 from benchmarks.generate import (
     DEFAULT_SEED,
     SECTION_URL,
@@ -101,3 +101,13 @@ def test_the_benchmark_runs_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixt
         assert any(row.startswith(figure) for row in rows), figure
     ours = next(line for line in table.splitlines() if "boilerplate strings left" in line)
     assert ours.split(" | ")[1].startswith("0 ")
+
+
+def test_the_fallback_benchmark_scores_every_page_it_measures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert fallback.main(["--generated", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "\nown: 7 pages\n" in out and "\ngenerated: 2 pages\n" in out
+    (generic_line,) = [line for line in out.splitlines()[-2:] if "generic" in line]
+    assert "refused 0" in generic_line
