@@ -221,6 +221,18 @@ def test_inline_markup_reads_as_the_reader_sees_it() -> None:
     assert normalize_text(reader_text(root)) == "reported by us today z"
 
 
+def test_a_marked_lead_with_inline_markup_is_read_as_a_reader_sees_it() -> None:
+    marked = html("news-article").replace("a three-week halt", "a three-<b>week</b> halt")
+    page = parse_article(spec("news-article")["url"], marked)
+    assert page.lead == spec("news-article")["lead"]
+
+
+def test_an_elements_text_ends_where_it_ends() -> None:
+    root = html_root("<p><a rel='tag'>floods</a>, <a rel='tag'>rain</a></p>")
+    (first, _) = root.iter("a")
+    assert reader_text(first) == "floods"
+
+
 def test_the_hidden_microdata_copy_of_the_body_is_left_out_where_the_page_shows_it() -> None:
     body = " ".join(
         f"Sentence number {i} of the visible story about the harbour." for i in range(6)

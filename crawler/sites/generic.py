@@ -30,7 +30,7 @@ from lxml import etree
 from trafilatura import bare_extraction
 from trafilatura.settings import Document
 
-from crawler.sites.html import Css, Node, Query, UnparseablePage, first_text, resolve
+from crawler.sites.html import Css, Node, Query, UnparseablePage, resolve
 from domain.pages import ArticlePage, Block, BlockKind, DateClaim, DateKind, Image, Tag
 from domain.text import normalize_text
 from domain.times import iso_z
@@ -149,7 +149,7 @@ class GenericV1:
         if any(b.text == title for b in headline):  # the headline, not a body paragraph
             first = next(b for b in headline if b.text == title)
             blocks = renumber([b for b in blocks if b is not first])
-        lead = first_text(self.LEAD, self.root)
+        lead = seen_text(self.LEAD, self.root)
         if lead and blocks and blocks[0].kind == "text" and blocks[0].text == lead:
             blocks = renumber(blocks[1:])  # the marked lead, not a body paragraph
         self.check_article(blocks, title, lead)
@@ -160,7 +160,7 @@ class GenericV1:
             canonical_url=self._absolute(self.CANONICAL.first(self.root)),
             article_id=None,
             site=(urlsplit(self.url).hostname or "").removeprefix("www."),
-            section=self._meta("article:section") or first_text(self.CATEGORY, self.root),
+            section=self._meta("article:section") or seen_text(self.CATEGORY, self.root),
             language=self.language(),
             title=title,
             lead=lead,
@@ -315,9 +315,9 @@ class GenericV1:
         figure marks (its ``figcaption``, or the parts of it marked caption and credit)."""
         captions: dict[str, tuple[str | None, str | None]] = {}
         for figure in self.FIGURES.all(self.root):
-            credit = first_text(self.CREDIT, figure)
-            caption = first_text(self.CAPTION, figure) if credit else None
-            caption = caption or first_text(self.FIGCAPTION, figure)
+            credit = seen_text(self.CREDIT, figure)
+            caption = seen_text(self.CAPTION, figure) if credit else None
+            caption = caption or seen_text(self.FIGCAPTION, figure)
             for img in self.IMAGES.all(figure):
                 src = self._absolute(img.get("src") or img.get("data-src"))
                 if src:
@@ -512,6 +512,12 @@ def element_text(element: Node) -> str:
     return normalize_text(raw_text(element))
 
 
+def seen_text(query: Query, node: Node) -> str | None:
+    """The text a reader sees in the first element ``query`` finds under ``node``, or None."""
+    found = query.first(node)
+    return (normalize_text(reader_text(found)) or None) if found is not None else None
+
+
 def reader_text(root: Node) -> str:
     """The page's text as a browser shows it: inline elements run together, block elements
     and line breaks separate words, scripts and styles left out.
@@ -534,6 +540,6 @@ def reader_text(root: Node) -> str:
             hidden -= 1
         elif not hidden and tag in _BREAKING:
             parts.append(" ")
-        if not hidden:
+        if not hidden and node is not root:  # the root's tail is outside it
             parts.append(node.tail or "")
     return "".join(parts)
