@@ -70,8 +70,10 @@ FETCH_OUTCOMES: dict[FetchOutcome, OutcomeMeaning] = {
         "the fetch and body",
     ),
     "unparseable": OutcomeMeaning(
-        "a 2xx HTML page the parser refused: no `div.article` with the URL's id, no title, no "
-        "body text (an empty page, a ban or captcha page), or no encoding reads it",
+        "a 2xx HTML page refused: the platform parser found no `div.article` with the URL's id, "
+        "no title or no body text, or no parser recognizes the page and the generic extractor "
+        "finds no article on it (an empty page, a ban, captcha or login page, a headline alone "
+        "— see *Pages of other sites*), or no encoding reads it",
         "the fetch and body, to re-parse later",
     ),
     "redirected_away": OutcomeMeaning(
