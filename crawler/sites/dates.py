@@ -28,8 +28,10 @@ _META = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
 _VISIBLE = re.compile(
-    r"(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<gmt>GMT|UTC)?\s*(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"
+    r"(?P<gmt_before>GMT|UTC)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<gmt>GMT|UTC)?\s*"
+    r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"
 )
+_PRINTED_ZONE = re.compile(r"\b(?:GMT|UTC)\b")
 _DAY_MONTH = re.compile(
     r"^(?P<d>\d{1,2})\s+(?P<month>[^\W\d_]+),?\s+(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<gmt>GMT|UTC)?$"
 )
@@ -76,12 +78,20 @@ def parse_epoch(raw: str) -> str | None:
         return None
 
 
+def states_zone(raw: str) -> bool:
+    """Whether a raw date states its own zone: an offset or ``Z``, Unix seconds, or "GMT"/"UTC"
+    printed beside the time."""
+    raw = raw.strip()
+    return raw.isdigit() or meta_has_offset(raw) or bool(_PRINTED_ZONE.search(raw))
+
+
 def parse_visible(raw: str, site_tz: timezone) -> str | None:
-    """``08:02 GMT 20.01.2023`` (GMT said) or ``09:24 11.06.2022`` (site time), found in ``raw``."""
+    """``08:02 GMT 20.01.2023``, ``GMT 17:27 17.03.2020`` (GMT said) or ``09:24 11.06.2022``
+    (site time), found in ``raw``; digits of any script (``١٧:٢٧``) read as digits."""
     match = _VISIBLE.search(raw)
     if not match:
         return None
-    tz = UTC if match.group("gmt") else site_tz
+    tz = UTC if match.group("gmt") or match.group("gmt_before") else site_tz
     try:
         moment = datetime(
             int(match.group("y")), int(match.group("m")), int(match.group("d")),
