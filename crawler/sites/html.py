@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from parsel.csstranslator import css2xpath
 
-from domain.text import collapse_whitespace
+from domain.text import collapse_whitespace, normalize_text
 
 
 class UnparseablePage(ValueError):
@@ -122,7 +122,8 @@ def visible_text(*nodes: Node) -> str:
     its neighbours exactly as written — ``<b>Ozon</b>,`` is ``Ozon,`` and ``20<sup>th</sup>`` is
     ``20th`` —; runs of ASCII whitespace across element boundaries become one space; block
     edges and ``<br>`` separate (one space here, as the stored text is one line), and each
-    block's run is trimmed. NBSP stays. Scripts, styles and hidden elements are left out.
+    block's run is trimmed. NBSP stays (text of NBSPs alone is no text: ""). Scripts, styles
+    and hidden elements are left out.
 
     Written here because the maintained extractors do not do this: lxml's ``text_content`` and
     an XPath ``text()`` join ignore block edges, html-text guesses a space between text nodes,
@@ -152,7 +153,8 @@ def visible_text(*nodes: Node) -> str:
             if element is not node and element.tail:
                 runs[-1].append(element.tail)
     pieces = (collapse_whitespace("".join(run)) for run in runs if run)
-    return " ".join(piece for piece in pieces if piece)
+    text = " ".join(piece for piece in pieces if piece)
+    return text if normalize_text(text) else ""  # only NBSPs: a blank line, no text
 
 
 def first_text(query: Query, *nodes: Node) -> str | None:
