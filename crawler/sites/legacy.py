@@ -30,6 +30,7 @@ class LegacyV1(PlatformPage):
 
     name = "platform-legacy"
     version = "1.0"
+    design = "the earlier design, div.b-article, 2014-2021"
 
     ARTICLE = Css("div.b-article")
     TEXT = Css(".b-article__text")

@@ -34,6 +34,7 @@ class PlatformPage:
 
     name = "platform"
     version = "0"
+    design = ""  # which of the platform's designs, in a few words (the CLI prints it)
 
     HEAD_METAS = Query("/html/head/meta[@content]")
     CANONICAL = Query("/html/head/link[@rel='canonical']/@href")

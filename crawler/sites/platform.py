@@ -64,6 +64,7 @@ class PlatformV1(PlatformPage):
 
     name = "platform"
     version = "1.1"  # 1.1: exact text (inline elements join their neighbours), zones of dates
+    design = "the current design, div.article[data-article-id], 2021 on"
 
     ARTICLE = Css("div.article[data-article-id]")
     HEADER = Css(".article__header")
