@@ -125,10 +125,15 @@ def old_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PlatformV1, "version", "1.0")
 
 
-def stored_by(store: Store, parse_old: bool, monkeypatch: pytest.MonkeyPatch) -> int:
+def stored_by(
+    store: Store,
+    parse_old: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    crawl: str = "older-crawl",
+    fetched_at: str | None = None,
+) -> int:
     """Save every article page of the Africa recording as one crawl; the pages saved."""
-    crawl = "older-crawl"
-    store.begin_crawl(CrawlRecord(crawl, "africa", {}, "2023-01-20T12:00:00Z", {}))
+    store.begin_crawl(CrawlRecord(crawl, "africa", {}, fetched_at or "2023-01-20T12:00:00Z", {}))
     pages = 0
     with monkeypatch.context() as patch:
         if parse_old:
@@ -137,7 +142,8 @@ def stored_by(store: Store, parse_old: bool, monkeypatch: pytest.MonkeyPatch) ->
             fetch = FetchRecord(
                 crawl_id=crawl, kind="article", requested_url=fixture.url,
                 final_url=fixture.url, status=200, outcome="ok",
-                fetched_at=fixture.fetched_at, headers=fixture.headers, body=fixture.body(),
+                fetched_at=fetched_at or fixture.fetched_at, headers=fixture.headers,
+                body=fixture.body(),
             )  # fmt: skip
             store.save_article(fetch, read_article(fetch, decoded_text(fixture)))
             pages += 1
@@ -179,6 +185,19 @@ def test_reparsing_an_older_store_records_the_new_readings_as_reparse(
         "SELECT parser_version, count(*) AS n FROM observations GROUP BY parser_version"
     )}  # fmt: skip
     assert readings == {"1.0": pages, PlatformV1.version: pages}
+
+
+def test_a_crawl_read_by_a_newer_parser_is_never_a_silent_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same pages fetched again a day later, read by 1.1 without a re-parse in between:
+    # the new readings are new versions of cause crawl, but no silent edit by the publisher
+    store = Store(tmp_path / "older.db")
+    stored_by(store, parse_old=True, monkeypatch=monkeypatch)
+    stored_by(store, parse_old=False, monkeypatch=monkeypatch, crawl="newer-crawl",
+              fetched_at="2023-01-21T12:00:00Z")  # fmt: skip
+    changes = list(store.db.query("SELECT cause, silent_edit FROM version_changes"))
+    assert [(c["cause"], c["silent_edit"]) for c in changes] == [("crawl", 0)] * 2
 
 
 def test_a_store_read_by_this_parser_reparses_unchanged(
