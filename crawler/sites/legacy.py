@@ -53,8 +53,6 @@ class LegacyV1(PlatformPage):
     INJECT_LINK = Css(".b-inject__article-title a, .b-inject__content a, .b-inject__title a")
     INJECT_CAPTION = Css(".b-inject__title, .b-inject__caption, figcaption")
     INJECT_CREDIT = Css(".b-inject__copy")
-    IFRAME = Css("iframe")
-    IMAGE_ALONE = Css("img")
     CITE = Css("cite, footer")
     PAGE_ID = Query("//*[@id='articleId']/@data-id")
 
@@ -217,7 +215,7 @@ class LegacyV1(PlatformPage):
         text = visible_text(node)
         if iframe is not None and not text:
             return self.embed_block(node, position, iframe)
-        image = self.IMAGE_ALONE.first(node)
+        image = self.IMAGE.first(node)
         if image is not None and not text:
             return Block("media", position, images=[self._photo(image, None)])
         if not text:
@@ -266,7 +264,7 @@ class LegacyV1(PlatformPage):
         iframe = self.IFRAME.first(node)
         if link is not None:
             href = self.absolute(link.get("href"))
-            image = self.IMAGE_ALONE.first(node)
+            image = self.IMAGE.first(node)
             title = visible_text(link) or None
             credit = first_text(self.INJECT_CREDIT, node)
             teaser = self._photo(image, credit) if image is not None else None
@@ -280,7 +278,7 @@ class LegacyV1(PlatformPage):
             )
         if iframe is not None:
             return self.embed_block(node, position, iframe)
-        image = self.IMAGE_ALONE.first(node)
+        image = self.IMAGE.first(node)
         if image is not None:
             photo = self._photo(image, first_text(self.INJECT_CREDIT, node))
             photo.caption = first_text(self.INJECT_CAPTION, node) or photo.caption

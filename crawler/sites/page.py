@@ -42,6 +42,7 @@ class PlatformPage:
     OPENING = Query("./*[1][self::strong or self::b]")
     BEFORE_OPENING = Query("./*[1]/preceding-sibling::text()")
     IMAGE = Css("img")
+    IFRAME = Css("iframe")
 
     def __init__(self, url: str, root: Node, dropped_urls: list[str] | None = None) -> None:
         """The parser of one parsed page. Links that are no URL are left out of the article

@@ -88,7 +88,6 @@ class PlatformV1(PlatformPage):
     LIST_ITEM = Css("li")
     TABLE_ROW = Css("tr")
     TEXT = Css(".article__text")
-    IFRAME = Css("iframe")
     QUOTE_LINKS = Css("blockquote a::attr(href)")
     QUOTE_CLASS = Css("blockquote::attr(class)")
     MICRODATA = Query(".//*[contains(@class,'article__meta')]//*[@itemprop=$p]/text()")
