@@ -133,8 +133,15 @@ def test_an_absolute_time_states_its_zone() -> None:
         ("08:02 GMT 20.01.2023", "2023-01-20T08:02:00Z"),
         ("GMT 17:27 17.03.2020", "2020-03-17T17:27:00Z"),
         ("(محدثة GMT ١٠:٢٠ ٠٤.١١.٢٠٢٠)", "2020-11-04T10:20:00Z"),  # Arabic-Indic digits
+        ("13:42 GMT+3 10.05.2019", "2019-05-10T10:42:00Z"),  # an offset printed with GMT
+        ("UTC-04:30 10:00 01.02.2021", "2021-02-01T14:30:00Z"),
     ],
 )
 def test_printed_gmt_is_stated_before_or_after_the_time(raw: str, value: str) -> None:
     assert states_zone(raw)
     assert parse_visible(raw, MOSCOW) == value  # GMT said: the edition's clock does not apply
+
+
+def test_a_time_printed_day_first_is_read_in_the_clock_given() -> None:
+    assert not states_zone("10.05.2019 13:42")
+    assert parse_visible("10.05.2019 13:42", MOSCOW) == "2019-05-10T10:42:00Z"
