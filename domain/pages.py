@@ -22,6 +22,8 @@ BlockKind = Literal[
     "related",  # an inline "read also" block linking another article
     "embed",  # a video player, a social post, any third-party embed
     "banner",  # an advertising slot
+    "disclaimer",  # the publisher's notice inside the text ("the views expressed …")
+    "story",  # the running story the article belongs to: ``title`` and ``url`` of its page
     "unknown",  # a block type this parser version does not know (kept, never guessed)
 ]
 
@@ -36,6 +38,11 @@ class DateClaim:
     value: str | None  # ISO 8601 UTC ending in Z, or None where the raw string did not parse
     raw: str
     source: str  # e.g. "meta:article:published_time", "meta:analytics:p_ts", "visible", "microdata"
+    # how the zone of ``value`` was known: "stated" (the raw value states it: an offset, Z,
+    # Unix seconds, "GMT" printed), "page" (derived from the page's own absolute and printed
+    # times), "edition" (the edition's clock), "assumed" (no clock known: read as UTC); None
+    # where ``value`` is None
+    zone: str | None = None
 
 
 @dataclass

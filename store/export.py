@@ -38,7 +38,7 @@ EXPORT_KEYS: tuple[str, ...] = (
 )
 # ``--all-versions`` adds the change summary against the version each one replaced.
 VERSION_EXPORT_KEYS: tuple[str, ...] = (*EXPORT_KEYS, "change")
-DATE_KEYS: tuple[str, ...] = ("kind", "value", "raw", "source")
+DATE_KEYS: tuple[str, ...] = ("kind", "value", "raw", "source", "zone")  # no zone before 1.1
 CAPTION_KEYS: tuple[str, ...] = ("position", "image_url", "caption", "credit")
 RELATED_LINK_KEYS: tuple[str, ...] = ("position", "title", "url", "published_at", "published_raw")
 PROVENANCE_KEYS: tuple[str, ...] = (

@@ -52,7 +52,7 @@ ORDER BY id LIMIT 1
 SET_STATUS = "UPDATE articles SET status = :status WHERE id = :id"
 SELECT_VERSION_ROW = """
 SELECT v.id, v.version, v.title, v.lead, v.dateline, t.body, v.published_at, v.modified_at,
-  v.created_at
+  v.created_at, v.parser, v.parser_version
 FROM versions AS v JOIN version_text AS t ON t.id = v.id
 WHERE v.id = :id
 """
@@ -276,7 +276,8 @@ class History:
 
         The old side's claimed modification time is the one its latest crawl fetch before the
         new text showed (a page may claim a new time without a new text): a text change under
-        that same time is a silent edit — never so for a re-parse, which is no edit at all.
+        that same time is a silent edit — never so for a re-parse, which is no edit at all, nor
+        for a crawl read by another parser version than the replaced version was.
         """
         old_row, old_text = self._version_text(previous_id)
         new_row, new_text = self._version_text(version_id)
@@ -285,7 +286,13 @@ class History:
         if last is not None:
             old_text = dataclasses.replace(old_text, modified_at=last["modified_at"])
         diff = diff_versions(old_text, new_text)
-        silent = diff.silent_edit and cause == "crawl"
+        # a crawl whose parser differs from the one that read the replaced version may see a
+        # new reading, not a new text: never called a silent edit (re-parse first to tell)
+        same_parser = (old_row["parser"], old_row["parser_version"]) == (
+            new_row["parser"],
+            new_row["parser_version"],
+        )
+        silent = diff.silent_edit and cause == "crawl" and same_parser
         paragraphs = diff.counts("paragraph")
         summary = {
             "previous_version": old_row["version"],

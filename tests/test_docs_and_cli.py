@@ -140,3 +140,33 @@ def test_parser_command_missing_file() -> None:
     done = python_m("crawler.sites", "no/such.html", "--url", SEED_URL)
     assert done.returncode == 2
     assert "error: cannot read no/such.html" in done.stderr
+
+
+def test_parser_command_names_the_parser_and_its_version() -> None:
+    from crawler.sites.platform import PlatformV1
+
+    done = python_m("crawler.sites", str(SEED), "--url", SEED_URL)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(f"parser: {PlatformV1.name} {PlatformV1.version} (")
+    provenance = json.loads(done.stdout)["provenance"]
+    assert (provenance["parser"], provenance["parser_version"]) == (
+        PlatformV1.name,
+        PlatformV1.version,
+    )
+
+
+def test_parser_command_prints_fields_of_an_earlier_design_page() -> None:
+    from crawler.sites.legacy import LegacyV1
+
+    legacy = ROOT / "fixtures" / "sputnik-legacy"
+    url = json.loads((legacy / "article-1069876543.http.json").read_text())["url"]
+    done = python_m("crawler.sites", str(legacy / "article-1069876543.html"), "--url", url,
+                    "--fields")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"parser: {LegacyV1.name} {LegacyV1.version} (")
+    assert "title: Angola inaugura una planta solar en Benguela" in lines
+    assert "authors: Carmen Ruiz-Inventada" in lines
+    assert "body 4: La energíasolar representa ya el 2% de la producción." in lines
+    assert any(line.startswith("date: published 2017-06-21T18:30:00Z (visible, zone assumed)")
+               for line in lines)  # fmt: skip

@@ -263,24 +263,42 @@ def test_a_plain_text_article_body_that_is_the_only_copy_is_read() -> None:
 
 # -- the platform's pages never reach it ---------------------------------------------------
 
-# Each design a parser of ARTICLE_PARSERS reads, with every page of it the project has.
-DESIGN_PAGES: dict[str, list[tuple[str, str]]] = {
-    "platform": [
+# Each design a parser of ARTICLE_PARSERS reads, with every page of it the project has: the
+# fixture sets in that design's markup and the real saved pages beside the project.
+LEGACY_SETS = {"sputnik-legacy"}
+ARABIC_PAGE = "arabic.sputniknews.com-20200317-1044893040.html"
+ARABIC_URL = "https://arabic.sputniknews.com/arab_world/202003171044893040-egypt/"
+REFERENCE_PAGES = {
+    "reference/ria.ru": REFERENCE_PAGE,
+    "reference/arabic": REFERENCE_PAGE.parent / ARABIC_PAGE,
+}
+
+
+def fixture_pages(legacy: bool) -> list[tuple[str, str]]:
+    """The article pages of the fixture sets in one design's markup, with their URLs."""
+    return [
         (f"{folder.name}/{name}", fixture.url)
         for folder in sorted(FIXTURES.iterdir())
-        if (folder / "expected").is_dir()
+        if (folder / "expected").is_dir() and (folder.name in LEGACY_SETS) == legacy
         for name, fixture in article_fixtures(folder)
     ]
-    + [("reference/ria.ru", "https://ria.ru/20220611/ekonomika-1794720292.html")],
+
+
+DESIGN_PAGES: dict[str, list[tuple[str, str]]] = {
+    "platform": [
+        *fixture_pages(legacy=False),
+        ("reference/ria.ru", "https://ria.ru/20220611/ekonomika-1794720292.html"),
+    ],
+    "platform-legacy": [*fixture_pages(legacy=True), ("reference/arabic", ARABIC_URL)],
 }
 
 
 def design_page(name: str) -> str:
     """The text of a design's page: a recorded fixture or a reference page beside the project."""
-    if name == "reference/ria.ru":
-        if not REFERENCE_PAGE.is_file():
+    if name in REFERENCE_PAGES:
+        if not REFERENCE_PAGES[name].is_file():
             pytest.skip("../shared/reference/pages is not beside the project")
-        return REFERENCE_PAGE.read_text(encoding="utf-8")
+        return REFERENCE_PAGES[name].read_text(encoding="utf-8")
     folder, page = name.split("/")
     fixture = dict(article_fixtures(FIXTURES / folder))[page]
     return decoded_text(fixture)

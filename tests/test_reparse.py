@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sites import UnparseablePage, parse_article
+from crawler.sites.platform import PlatformV1
 from domain.pages import ArticlePage
 from pipelines.reparse import ReparseCounts, reparse_store
 from store import Store
@@ -21,6 +22,8 @@ from tests.crawling import ROOT, replay
 ZAMBIA_ID = "1106600101"
 KENYA_ID = "1106600106"
 PAGES = 8
+CURRENT = PlatformV1.version  # the version that read the recording
+CORRECTED = "corrected"
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +43,9 @@ def store(crawled: Path, tmp_path: Path) -> Store:
 
 
 def corrected_parser(url: str, html: str) -> ArticlePage:
-    """Parser version 1.1: reads one article's headline with a correction note."""
+    """Another parser version: reads one article's headline with a correction note."""
     page = parse_article(url, html)
-    page.parser_version = "1.1"
+    page.parser_version = CORRECTED
     if page.article_id == ZAMBIA_ID:
         page.title = f"{page.title} (Corrected)"
     return page
@@ -62,11 +65,11 @@ def test_the_same_parser_changes_nothing_but_records_its_reading(store: Store) -
     assert counts == ReparseCounts(pages=PAGES, unchanged=PAGES, changed=0, failed=0)
     assert store.db.table("versions").count == versions
     readings = list(store.db.query("SELECT parser_version FROM observations WHERE reparse_id = 1"))
-    assert [row["parser_version"] for row in readings] == ["1.0"] * PAGES
+    assert [row["parser_version"] for row in readings] == [CURRENT] * PAGES
     (run,) = store.db.query("SELECT * FROM reparses")
     assert (run["parser"], run["parser_version"], run["pages"], run["changed"]) == (
         "platform",
-        "1.0",
+        CURRENT,
         PAGES,
         0,
     )
@@ -86,8 +89,8 @@ def test_a_changed_parser_adds_a_version_only_where_the_text_differs(store: Stor
         )
     )
     assert [(r["version"], r["parser_version"], r["is_current"]) for r in rows] == [
-        (1, "1.0", 0),
-        (2, "1.1", 1),
+        (1, CURRENT, 0),
+        (2, CORRECTED, 1),
     ]
     assert rows[1]["title"].endswith("(Corrected)")
     (change,) = store.db.query("SELECT * FROM version_changes")
@@ -102,7 +105,7 @@ def test_a_changed_parser_adds_a_version_only_where_the_text_differs(store: Stor
             "SELECT parser_version, count(*) AS n FROM observations GROUP BY parser_version"
         )
     }
-    assert parsed_by == {"1.0": PAGES, "1.1": PAGES}
+    assert parsed_by == {CURRENT: PAGES, CORRECTED: PAGES}
     assert store.db.table("versions").count == PAGES + 1
     # a second run with the same parser finds nothing new
     again = reparse_store(store, parse=corrected_parser, progress=io.StringIO())

@@ -35,6 +35,7 @@ def test_published_with_raw_string(seed: dict[str, Any]) -> None:
             "value": "2023-01-20T08:02:00Z",
             "raw": "08:02 GMT 20.01.2023",
             "source": "visible",
+            "zone": "stated",  # "GMT" printed
         }
     ]
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from crawler.sites.generic import GenericV1
 from crawler.sites.html import UnparseablePage, html_root
+from crawler.sites.legacy import LegacyV1
 from crawler.sites.listing import ListingV1
 from crawler.sites.platform import PlatformV1
 from domain.pages import ArticlePage, ListingPage
 
-ARTICLE_PARSERS = (PlatformV1,)
+ARTICLE_PARSERS = (PlatformV1, LegacyV1)
 
 __all__ = ["ARTICLE_PARSERS", "UnparseablePage", "parse_article", "parse_listing"]
 

@@ -27,9 +27,17 @@ _META = re.compile(
     r"^(?P<y>\d{4})-?(?P<m>\d{2})-?(?P<d>\d{2})T(?P<H>\d{2}):?(?P<M>\d{2})(?::?(?P<S>\d{2}))?"
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
-_VISIBLE = re.compile(
-    r"(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<gmt>GMT|UTC)?\s*(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"
+# a printed zone: "GMT", "UTC", or with an offset ("GMT+3", "UTC+03:00")
+_ZONE = r"(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?"
+_CLOCK = r"(?P<H>\d{1,2}):(?P<M>\d{2})"
+_DAY = r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"
+# "08:02 GMT 20.01.2023", "GMT 17:27 17.03.2020", "09:24 11.06.2022", and the day first,
+# "10.05.2019 13:42"
+_VISIBLE = (
+    re.compile(rf"(?P<zone_before>{_ZONE})?\s*{_CLOCK}\s*(?P<zone>{_ZONE})?\s*{_DAY}"),
+    re.compile(rf"(?P<zone_before>{_ZONE})?\s*{_DAY},?\s*{_CLOCK}\s*(?P<zone>{_ZONE})?"),
 )
+_PRINTED_ZONE = re.compile(rf"\b{_ZONE}")
 _DAY_MONTH = re.compile(
     r"^(?P<d>\d{1,2})\s+(?P<month>[^\W\d_]+),?\s+(?P<H>\d{1,2}):(?P<M>\d{2})\s*(?P<gmt>GMT|UTC)?$"
 )
@@ -41,6 +49,18 @@ def _offset(text: str) -> timezone:
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def _printed_offset(zone: str) -> timezone:
+    """``GMT`` -> UTC, ``GMT+3`` -> UTC+03:00, ``UTC-04:30`` -> UTC-04:30."""
+    rest = zone[3:]
+    if not rest:
+        return UTC
+    sign = -1 if rest[0] == "-" else 1
+    hours, _, minutes = rest[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
 
 
 def meta_has_offset(raw: str) -> bool:
@@ -76,12 +96,22 @@ def parse_epoch(raw: str) -> str | None:
         return None
 
 
+def states_zone(raw: str) -> bool:
+    """Whether a raw date states its own zone: an offset or ``Z``, Unix seconds, or "GMT"/"UTC"
+    printed beside the time."""
+    raw = raw.strip()
+    return raw.isdigit() or meta_has_offset(raw) or bool(_PRINTED_ZONE.search(raw))
+
+
 def parse_visible(raw: str, site_tz: timezone) -> str | None:
-    """``08:02 GMT 20.01.2023`` (GMT said) or ``09:24 11.06.2022`` (site time), found in ``raw``."""
-    match = _VISIBLE.search(raw)
+    """``08:02 GMT 20.01.2023``, ``GMT 17:27 17.03.2020``, ``13:42 GMT+3 10.05.2019`` (zone
+    said) or ``09:24 11.06.2022``, ``10.05.2019 13:42`` (site time), found in ``raw``; digits
+    of any script (``١٧:٢٧``) read as digits."""
+    match = next((found for pattern in _VISIBLE if (found := pattern.search(raw))), None)
     if not match:
         return None
-    tz = UTC if match.group("gmt") else site_tz
+    printed = match.group("zone") or match.group("zone_before")
+    tz = _printed_offset(printed) if printed else site_tz
     try:
         moment = datetime(
             int(match.group("y")), int(match.group("m")), int(match.group("d")),

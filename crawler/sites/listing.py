@@ -6,7 +6,7 @@ Pure code: HTML text and its URL in, a :class:`domain.pages.ListingPage` out.
 from __future__ import annotations
 
 from crawler.sites import dates
-from crawler.sites.editions import site_for
+from crawler.sites.editions import page_clock, site_for
 from crawler.sites.html import Css, Node, first_text, html_root, resolve, visible_text
 from domain.pages import ListingEntry, ListingPage
 from domain.text import article_identity
@@ -76,5 +76,5 @@ class ListingV1:
             return epoch, dates.parse_epoch(epoch)
         text = first_text(self.DATE_TEXT, item)
         if text:
-            return text, dates.parse_visible(text, self.site.timezone)
+            return text, dates.parse_visible(text, page_clock(self.site, None, []).tz)
         return None, None
