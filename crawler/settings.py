@@ -76,6 +76,23 @@ PROJECT_SETTINGS: dict[str, str] = {
     ),
 }
 
+# The kind of value each project setting takes: crawler.config checks every one of them,
+# one check per kind, before `scrapy crawl` or `scrapy parse` starts (a bad value is a one-line
+# usage error, `error: NAME=VALUE: why`, exit status 2).
+PROJECT_SETTING_KINDS: dict[str, str] = {
+    "STORE_PATH": "file",
+    "FIXTURES_REPLAY": "fixture set",
+    "FIXTURES_RECORD": "folder",
+    "STORE_SUMMARY": "boolean",
+    "ALLOW_PRIVATE_HOSTS": "hosts",
+    "RECHECK_SCHEDULE": "schedule",
+    "RECHECK_NOW": "time",
+    "RETRY_AFTER_MAX": "seconds",
+    "CONTACT": "contact",
+    "STORE_MAX_PAGES": "count",
+    "MAX_LISTING_PAGES": "count",
+}
+
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
 ROBOTSTXT_OBEY = True
 # Built from CONTACT by crawler.politeness.ContactAddon: wirearchive/VERSION (...; +CONTACT).
@@ -121,6 +138,9 @@ ADDONS = {"crawler.fixtures.FixturesAddon": 0, "crawler.politeness.ContactAddon"
 # The periodic log line counts pages, articles and the queue (crawler.progress).
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
+    # -o/-O and FEEDS write one record per article, not the raw items (crawler.feeds)
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "crawler.feeds.ArticleFeedExporter": 0,
     "crawler.progress.ProgressStats": 0,
     "crawler.politeness.CrawlDelay": 100,  # after AutoThrottle (0): its floor holds
 }
