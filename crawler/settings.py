@@ -33,12 +33,14 @@ PROJECT_SETTINGS: dict[str, str] = {
         "is not a database, a place it cannot write)"
     ),
     "FIXTURES_REPLAY": (
-        "a fixture set (relative folder, e.g. `fixtures/sputnik-africa`) to serve instead of "
-        "the network; a URL with no fixture answers 404 and is counted as "
-        "`fixtures/replay/missing`"
+        "a fixture set (any folder, relative or absolute, e.g. `fixtures/sputnik-africa`) to "
+        "serve instead of the network; a URL with no fixture answers 404 and is counted as "
+        "`fixtures/replay/missing`; the set's name and kind are kept with the crawl (see "
+        "*Fixtures*)"
     ),
     "FIXTURES_RECORD": (
-        "a relative folder where a live crawl saves every response as a fixture (same format)"
+        "a folder (any, relative or absolute) where a live crawl saves every response as a "
+        "fixture (same format), with a `README.md` that says `Kind: recorded`"
     ),
     "STORE_SUMMARY": "print the store's summary when the crawl ends",
     "ALLOW_PRIVATE_HOSTS": (
