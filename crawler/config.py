@@ -11,6 +11,7 @@ for a usage error).
 from __future__ import annotations
 
 import argparse
+import difflib
 import inspect
 import math
 import sys
@@ -21,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.commands import ScrapyHelpFormatter
 from scrapy.exceptions import UsageError
+from scrapy.settings import default_settings
 from scrapy.spiderloader import get_spider_loader
 
+from crawler import settings as project_settings
 from crawler.fixtures import FixtureError, fixture_set_path
 from crawler.politeness import contact_usage_error
 from crawler.settings import PROJECT_SETTING_KINDS
@@ -169,6 +172,28 @@ def check_project_settings(settings: BaseSettings) -> None:
     problems = setting_problems(settings)
     if problems:
         raise UsageError(problems[0])
+
+
+def unknown_settings(names: list[str]) -> list[str]:
+    """A warning for each ``-s NAME`` that is no setting of Scrapy or of the project (a
+    misspelt one is otherwise ignored without a word), with the nearest known name."""
+    known = {n for n in (*dir(default_settings), *dir(project_settings)) if n.isupper()}
+    warnings = []
+    for name in names:
+        if name not in known:
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            warnings.append(
+                f"-s {name}: no setting of Scrapy or of this project has that name{hint}"
+            )
+    return warnings
+
+
+def warn_unknown_settings(opts: argparse.Namespace) -> None:
+    """Print :func:`unknown_settings` of the command line's ``-s`` options, one line each."""
+    names = [item.split("=", 1)[0] for item in getattr(opts, "set", None) or ()]
+    for warning in unknown_settings(names):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
 
 
 def spider_arguments(spidercls: type) -> Mapping[str, str]:

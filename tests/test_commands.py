@@ -106,6 +106,14 @@ def test_a_missing_fixture_set_is_one_line(tmp_path: Path) -> None:
     )
 
 
+def test_a_misspelt_setting_is_named_with_the_nearest_one(tmp_path: Path) -> None:
+    store = tmp_path / "wire.db"
+    run = replay(store, "-s", f"STORE_PAHT={tmp_path / 'other.db'}")
+    warning = "warning: -s STORE_PAHT: no setting of Scrapy or of this project has that name"
+    assert f"{warning}; did you mean STORE_PATH?\n" in run.stderr
+    assert store.exists()
+
+
 # -- spider arguments ---------------------------------------------------------------------------
 
 

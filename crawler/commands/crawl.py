@@ -27,6 +27,7 @@ from crawler.config import (
     check_project_settings,
     check_spider_arguments,
     usage_error,
+    warn_unknown_settings,
 )
 from crawler.history import parse_recheck
 from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
@@ -126,6 +127,7 @@ class Command(ScrapyCrawl):
             self.check(args, opts)
         except UsageError as error:
             sys.exit(usage_error(error))
+        warn_unknown_settings(opts)
 
     def check(self, args: list[str], opts: argparse.Namespace) -> None:
         """Refuse a bad spider name, ``-a`` argument or setting, and a place no store can be."""

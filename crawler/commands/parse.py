@@ -30,6 +30,7 @@ from crawler.config import (
     check_project_settings,
     check_spider_arguments,
     usage_error,
+    warn_unknown_settings,
 )
 from crawler.feeds import feed_record
 from crawler.fetching import META_KIND
@@ -81,6 +82,7 @@ class Command(ScrapyParse):
             self.check(args, opts)
         except UsageError as error:
             sys.exit(usage_error(error))
+        warn_unknown_settings(opts)
         assert self.settings is not None
         self.settings.set("ITEM_PIPELINES", PARSE_PIPELINES, priority="cmdline")
         opts.pipelines = True  # items go through the article chain before they are printed
