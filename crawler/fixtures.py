@@ -7,7 +7,11 @@ A *fixture* is one saved HTTP response: the body's raw bytes in a file, and a JS
      "headers": {"Content-Type": "text/html; charset=utf-8"},
      "fetched_at": "2023-01-20T12:00:00Z", "body": "section.html"}
 
-A folder of fixtures is a recorded site (``fixtures/<name>/``).
+A folder of fixtures is a recorded site (``fixtures/<name>/``). Its ``README.md`` says on a
+line of its own whether the set was recorded from the live site or invented (written by hand):
+``Kind: recorded`` or ``Kind: invented`` (:func:`fixture_set_label`); a replay records the set's
+name and kind with the crawl (the setting ``FIXTURES_REPLAY_SET`` the addon derives, kept in
+the crawl row's ``settings``), and a recording writes that README with ``Kind: recorded``.
 
 * ``FIXTURES_REPLAY = "fixtures/sputnik-africa"``: :class:`ReplayDownloadHandler` serves every
   http(s) request from that set by URL, so every downloader middleware (robots.txt,
@@ -15,6 +19,10 @@ A folder of fixtures is a recorded site (``fixtures/<name>/``).
   answers 404 and is counted (``fixtures/replay/missing``).
 * ``FIXTURES_RECORD = "some/folder"``: :class:`RecordMiddleware` writes every response a live
   crawl receives as a fixture in the same format.
+
+Either folder is any folder the user names, relative or absolute; only the names read from
+inside a recording (a sidecar's ``body``) are checked (:func:`check_name`): they must name a
+file beside the sidecar.
 
 :class:`FixturesAddon` (enabled in the project's ``ADDONS``) switches both on from the settings.
 """
@@ -25,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -64,11 +73,39 @@ def check_name(name: str) -> str:
 
 
 def fixture_set_path(name: str) -> Path:
-    """The folder of a fixture set, after checking its name (relative to the working folder)."""
-    path = Path(check_name(name))
+    """The folder of a fixture set: any folder the user names (relative to the working folder,
+    absolute, or under ``~``)."""
+    path = Path(name).expanduser()
     if not path.is_dir():
         raise FixtureError(f"no fixture set at {name!r} (expected a folder of *.http.json files)")
     return path
+
+
+# How a fixture set's README says what it is, on a line of its own.
+FIXTURE_KINDS = ("invented", "recorded")
+UNDECLARED = "undeclared"  # a folder whose README.md declares neither
+README = "README.md"
+_KIND_LINE = re.compile(rf"^Kind: ({'|'.join(FIXTURE_KINDS)})\b", re.M)
+RECORDED_README = """# Fixture set recorded with `FIXTURES_RECORD`
+
+Kind: recorded (saved from the live site by a crawl on {date}; each sidecar's `fetched_at` says
+when its response came)
+"""
+
+
+def fixture_set_kind(folder: Path) -> str:
+    """``invented`` or ``recorded`` as the set's ``README.md`` declares (a line ``Kind: …``), or
+    ``undeclared``."""
+    try:
+        found = _KIND_LINE.search((folder / README).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return UNDECLARED
+    return found.group(1) if found else UNDECLARED
+
+
+def fixture_set_label(folder: Path) -> dict[str, str]:
+    """What a replay records of its fixture set: ``{"name": folder name, "kind": …}``."""
+    return {"name": folder.resolve().name, "kind": fixture_set_kind(folder)}
 
 
 @dataclass(frozen=True)
@@ -246,14 +283,17 @@ class RecordMiddleware:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
+        readme = folder / README
+        if not readme.exists():  # the set says it was recorded (fixture_set_kind)
+            readme.write_text(RECORDED_README.format(date=utc_now()[:10]), encoding="utf-8")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordMiddleware:
-        """Built by Scrapy; off unless ``FIXTURES_RECORD`` names a folder."""
+        """Built by Scrapy; off unless ``FIXTURES_RECORD`` names a folder (any folder)."""
         name = crawler.settings.get("FIXTURES_RECORD")
         if not name:
             raise NotConfigured("FIXTURES_RECORD is not set")
-        return cls(Path(check_name(name)))
+        return cls(Path(name).expanduser())
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Write ``response`` (raw bytes, as received) and its sidecar; pass it on unchanged."""
@@ -285,7 +325,10 @@ class FixturesAddon:
         if settings.get("FIXTURES_REPLAY"):
             if settings.get("FIXTURES_RECORD"):
                 raise FixtureError("FIXTURES_REPLAY and FIXTURES_RECORD exclude each other")
-            fixture_set_path(settings["FIXTURES_REPLAY"])  # fail early, with a clear reason
+            folder = fixture_set_path(settings["FIXTURES_REPLAY"])  # fails early, clearly
+            # the set's name and kind, kept with the crawl (pipelines.storage) so that what
+            # shows the store can say the data was replayed, and from what
+            settings.set("FIXTURES_REPLAY_SET", fixture_set_label(folder), priority="cmdline")
             handlers = settings.getdict("DOWNLOAD_HANDLERS")
             handlers.update({"http": REPLAY_HANDLER, "https": REPLAY_HANDLER})
             settings.set("DOWNLOAD_HANDLERS", handlers, priority="project")

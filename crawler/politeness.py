@@ -98,7 +98,8 @@ def user_agent(contact: str | None) -> str:
 
 
 def contact_usage_error(settings: BaseSettings) -> str | None:
-    """The one-line error of a live crawl without a real ``CONTACT``, or None.
+    """Why ``CONTACT`` will not do for a live crawl, or None (``crawler.config`` prints it as
+    ``error: CONTACT=VALUE: why``).
 
     A replay (``FIXTURES_REPLAY``) asks no one and needs no contact.
     """
@@ -108,7 +109,7 @@ def contact_usage_error(settings: BaseSettings) -> str | None:
     if problem is None:
         return None
     return (
-        f"CONTACT: {problem}. A live crawl names who runs it in its User-Agent, so the site "
+        f"{problem}. A live crawl names who runs it in its User-Agent, so the site "
         "can reach you: add -s CONTACT=you@your-domain (an email address or an http(s) URL), "
         "or replay the recorded site with -s FIXTURES_REPLAY=fixtures/sputnik-africa"
     )

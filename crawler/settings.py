@@ -33,12 +33,14 @@ PROJECT_SETTINGS: dict[str, str] = {
         "is not a database, a place it cannot write)"
     ),
     "FIXTURES_REPLAY": (
-        "a fixture set (relative folder, e.g. `fixtures/sputnik-africa`) to serve instead of "
-        "the network; a URL with no fixture answers 404 and is counted as "
-        "`fixtures/replay/missing`"
+        "a fixture set (any folder, relative or absolute, e.g. `fixtures/sputnik-africa`) to "
+        "serve instead of the network; a URL with no fixture answers 404 and is counted as "
+        "`fixtures/replay/missing`; the set's name and kind are kept with the crawl (see "
+        "*Fixtures*)"
     ),
     "FIXTURES_RECORD": (
-        "a relative folder where a live crawl saves every response as a fixture (same format)"
+        "a folder (any, relative or absolute) where a live crawl saves every response as a "
+        "fixture (same format), with a `README.md` that says `Kind: recorded`"
     ),
     "STORE_SUMMARY": "print the store's summary when the crawl ends",
     "ALLOW_PRIVATE_HOSTS": (
@@ -74,6 +76,23 @@ PROJECT_SETTINGS: dict[str, str] = {
         'endless "load more" chain stops there with a warning; `-a max_pages` applies when '
         "smaller"
     ),
+}
+
+# The kind of value each project setting takes: crawler.config checks every one of them,
+# one check per kind, before `scrapy crawl` or `scrapy parse` starts (a bad value is a one-line
+# usage error, `error: NAME=VALUE: why`, exit status 2).
+PROJECT_SETTING_KINDS: dict[str, str] = {
+    "STORE_PATH": "file",
+    "FIXTURES_REPLAY": "fixture set",
+    "FIXTURES_RECORD": "folder",
+    "STORE_SUMMARY": "boolean",
+    "ALLOW_PRIVATE_HOSTS": "hosts",
+    "RECHECK_SCHEDULE": "schedule",
+    "RECHECK_NOW": "time",
+    "RETRY_AFTER_MAX": "seconds",
+    "CONTACT": "contact",
+    "STORE_MAX_PAGES": "count",
+    "MAX_LISTING_PAGES": "count",
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
@@ -121,6 +140,9 @@ ADDONS = {"crawler.fixtures.FixturesAddon": 0, "crawler.politeness.ContactAddon"
 # The periodic log line counts pages, articles and the queue (crawler.progress).
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
+    # -o/-O and FEEDS write one record per article, not the raw items (crawler.feeds)
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "crawler.feeds.ArticleFeedExporter": 0,
     "crawler.progress.ProgressStats": 0,
     "crawler.politeness.CrawlDelay": 100,  # after AutoThrottle (0): its floor holds
 }

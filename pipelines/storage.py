@@ -48,6 +48,7 @@ RECORDED_SETTINGS = (
     "CONCURRENT_REQUESTS_PER_DOMAIN",
     "FIXTURES_REPLAY",
     "FIXTURES_RECORD",
+    "FIXTURES_REPLAY_SET",  # the replayed set's name and kind (crawler.fixtures)
     "STORE_PATH",
     "RECHECK_SCHEDULE",
     "RECHECK_NOW",

@@ -8,6 +8,7 @@ command that opens the store in Datasette.
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import Any, get_args
 
@@ -89,9 +90,21 @@ def read_summary(db: Database, crawl_id: str | None = None) -> dict[str, Any]:
     return result
 
 
+def this_python() -> str:
+    """The Python running this code, as a command typed in the working folder: the project's
+    ``.venv/bin/python`` when run from it (a bare ``python`` may be none, or one without the
+    project installed)."""
+    executable = Path(sys.executable)
+    try:
+        return str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        return str(executable)
+
+
 def browse_command(store_path: str | Path) -> str:
-    """The shell command that opens the store in Datasette with its metadata."""
-    return f"python -m store serve {shlex.quote(str(store_path))}"
+    """The shell command that opens the store in Datasette with its metadata, as it works
+    typed in the working folder (with :func:`this_python`)."""
+    return f"{shlex.quote(this_python())} -m store serve {shlex.quote(str(store_path))}"
 
 
 def format_summary(summary: dict[str, Any], store_path: str | Path) -> str:

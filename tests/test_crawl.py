@@ -157,7 +157,7 @@ def test_bad_argument_is_a_one_line_error(argument: str, message: str) -> None:
 def test_bad_schedule_setting_is_a_one_line_error(tmp_path: Path) -> None:
     run = run_crawl("-s", "RECHECK_SCHEDULE=bogus", "-s", f"STORE_PATH={tmp_path}/x.db")
     assert run.returncode != 0
-    assert "RECHECK_SCHEDULE: rule 'bogus' is not MAX_AGE:INTERVAL" in run.stderr
+    assert "error: RECHECK_SCHEDULE=bogus: rule 'bogus' is not MAX_AGE:INTERVAL" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "x.db").exists()
 
@@ -175,13 +175,13 @@ def test_another_reactor_is_a_one_line_error(tmp_path: Path) -> None:
 def test_a_store_path_that_cannot_hold_a_store_is_a_one_line_error(tmp_path: Path) -> None:
     folder = run_crawl("-s", f"STORE_PATH={tmp_path}", "-s", f"CONTACT={CONTACT}")
     assert folder.returncode != 0
-    assert f"STORE_PATH: {tmp_path} is a folder; name a file" in folder.stderr
+    assert f"error: STORE_PATH={tmp_path}: is a folder; name a file" in folder.stderr
     assert "Traceback" not in folder.stderr
     text = tmp_path / "notes.db"
     text.write_text("not a database, " * 100)
     other = run_crawl("-s", f"STORE_PATH={text}", "-s", f"CONTACT={CONTACT}")
     assert other.returncode != 0
-    assert f"STORE_PATH: cannot open a store at {text}: file is not a database" in other.stderr
+    assert f"STORE_PATH={text}: cannot open a store there: file is not a database" in other.stderr
     assert "Traceback" not in other.stderr
     assert text.read_text() == "not a database, " * 100  # left as it was
 
@@ -189,7 +189,7 @@ def test_a_store_path_that_cannot_hold_a_store_is_a_one_line_error(tmp_path: Pat
 def test_unknown_fixture_set_is_a_clear_error(tmp_path: Path) -> None:
     run = run_crawl("-s", "FIXTURES_REPLAY=fixtures/nope", "-s", f"STORE_PATH={tmp_path}/x.db")
     assert run.returncode != 0
-    assert "no fixture set at 'fixtures/nope'" in run.stderr
+    assert "error: FIXTURES_REPLAY=fixtures/nope: no such folder" in run.stderr
     assert "Traceback" not in run.stderr
 
 

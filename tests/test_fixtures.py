@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from crawler.fixtures import FixtureError, check_name, index_fixture_set, load_fixture
+from crawler.fixtures import (
+    FixtureError,
+    check_name,
+    fixture_set_kind,
+    index_fixture_set,
+    load_fixture,
+)
 from tests.conftest import AFRICA
 from tests.crawling import ROOT, run_scrapy
 from tests.mockserver import serve_fixture_set
@@ -90,13 +96,14 @@ def test_record_a_live_crawl_then_replay_it(tmp_path: Path) -> None:
     with serve_fixture_set(AFRICA) as port:
         live = run_scrapy(
             "runspider", LOCAL_SPIDER, "-a", f"section_url=http://127.0.0.1:{port}/africa/",
-            "-s", "ALLOW_PRIVATE_HOSTS=127.0.0.1", "-s", "FIXTURES_RECORD=recorded",
+            "-s", "ALLOW_PRIVATE_HOSTS=127.0.0.1", "-s", f"FIXTURES_RECORD={tmp_path}/recorded",
             "-s", "STORE_PATH=live.db", *FAST, cwd=tmp_path,
         )  # fmt: skip
     assert live.returncode == 0, live.stderr[-2000:]
     recorded = index_fixture_set(tmp_path / "recorded")
     assert len(recorded) == 21  # robots.txt, 3 listing pages, 16 articles, the 404
     assert {f.status for f in recorded.values()} == {200, 404}
+    assert fixture_set_kind(tmp_path / "recorded") == "recorded"  # its README says so
 
     replayed = run_scrapy(
         "runspider", LOCAL_SPIDER, "-a", "section_url=" + next(

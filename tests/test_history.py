@@ -410,8 +410,11 @@ def test_bad_recheck_argument_is_a_one_line_error() -> None:
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ("RECHECK_SCHEDULE=7d:1d,1d:every", "RECHECK_SCHEDULE: rule '1d:every': ages must grow"),
-        ("RECHECK_NOW=yesterday", "RECHECK_NOW must be an ISO 8601 time, not 'yesterday'"),
+        (
+            "RECHECK_SCHEDULE=7d:1d,1d:every",
+            "error: RECHECK_SCHEDULE=7d:1d,1d:every: rule '1d:every': ages must grow",
+        ),
+        ("RECHECK_NOW=yesterday", "error: RECHECK_NOW=yesterday: not an ISO 8601 time"),
     ],
 )
 def test_bad_recheck_settings_stop_the_crawl_before_it_starts(

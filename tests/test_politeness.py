@@ -164,8 +164,8 @@ def test_a_live_crawl_without_a_real_contact_is_a_usage_error(
 ) -> None:
     run = run_crawl("-s", f"STORE_PATH={tmp_path / 'w.db'}", *setting)
     assert run.returncode == 2
-    (line,) = [line for line in run.stderr.splitlines() if "CONTACT:" in line]
-    assert "-s CONTACT=" in line
+    assert run.stderr.startswith("error: CONTACT="), run.stderr
+    assert len(run.stderr.splitlines()) == 1 and "-s CONTACT=you@your-domain" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "w.db").exists()  # nothing opened, nothing fetched
 

@@ -34,6 +34,7 @@ from store import EXPORT_KEYS, PROVENANCE_KEYS, SCHEMA_VERSION, Store, StoreErro
 from store.export import CAPTION_KEYS, DATE_KEYS, RELATED_LINK_KEYS, iter_articles
 from store.repository import Repository
 from store.schema import FTS, TABLES, VIEWS
+from store.summary import this_python
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "https://wire.test"
@@ -647,7 +648,7 @@ def test_format_summary_reports_the_numbers_and_the_browse_command() -> None:
     assert "Related links:" in text and "Captions:" in text and "Tags:" in text
     assert "not_found:" in text and "failed:" in text
     assert "Events:" in text and "gone 0, live 0, delisted 0, relisted 0  (this crawl)" in text
-    assert text.splitlines()[-1].strip() == "python -m store serve 'data/my wire.db'"
+    assert text.splitlines()[-1].strip() == f"{this_python()} -m store serve 'data/my wire.db'"
 
 
 def test_the_summary_counts_articles_by_parser() -> None:

@@ -1,12 +1,13 @@
 """``scrapy crawl``, with the spider's arguments checked first and an honest end.
 
-Differences from Scrapy's own command: a bad ``-a`` argument or setting (``STORE_PATH``
-included, and a live crawl without a real ``CONTACT``) is a one-line usage error (exit status
-2, Scrapy's); a crawl that could not reach its section page (no network, DNS failure) ends
-with a short error that says how to replay the recorded site instead; tracebacks of expected
-network failures are not printed. The last line says how the crawl ended and how long it
-took, and the exit status says it to a scheduler: :data:`EXIT_CODES`, 0 only for a crawl that
-finished normally.
+Differences from Scrapy's own command: a misspelt ``-a`` argument, a bad value of one (or of
+any project setting, :mod:`crawler.config`), a place where no store can be (``STORE_PATH``)
+and a live crawl without a real ``CONTACT`` are a one-line usage error (``error: …``, exit
+status 2, Scrapy's), before Scrapy starts; ``--help`` lists the spiders' arguments; a crawl
+that could not reach its section page (no network, DNS failure) ends with a short error that
+says how to replay the recorded site instead; tracebacks of expected network failures are not
+printed. The last line says how the crawl ended and how long it took, and the exit status says
+it to a scheduler: :data:`EXIT_CODES`, 0 only for a crawl that finished normally.
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
+from scrapy.spiderloader import get_spider_loader
 
-from crawler.fixtures import FixtureError, fixture_set_path
-from crawler.history import check_settings, parse_recheck
-from crawler.politeness import contact_usage_error
+from crawler.config import (
+    add_arguments_help,
+    check_project_settings,
+    check_spider_arguments,
+    usage_error,
+    warn_unknown_settings,
+)
+from crawler.history import parse_recheck
 from crawler.spiders.section import STAT_SECTION_ERROR, STAT_SECTION_REACHED, parse_arguments
 from store import Store, StoreError
 from store.writer import ASYNCIO_REACTOR
@@ -96,44 +103,61 @@ def check_store(path: str) -> None:
     """Open (create, migrate) the store at ``path`` once before crawling, so that a path that
     cannot hold one is a one-line error now rather than tracebacks from the writer process."""
     if Path(path).is_dir():
-        raise UsageError(f"STORE_PATH: {path} is a folder; name a file, e.g. {path}/wire.db")
+        raise UsageError(f"STORE_PATH={path}: is a folder; name a file, e.g. {path}/wire.db")
     try:
         Store(path).close()
     except (OSError, sqlite3.Error, StoreError) as error:
-        raise UsageError(f"STORE_PATH: cannot open a store at {path}: {error}") from None
+        raise UsageError(f"STORE_PATH={path}: cannot open a store there: {error}") from None
 
 
 class Command(ScrapyCrawl):
     """Run a spider of the project, by name."""
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        """Check the arguments, crawl, and turn an unreachable site into a clear error."""
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """Scrapy's options; ``--help`` ends with each spider's ``-a`` arguments."""
+        super().add_options(parser)
+        assert self.settings is not None
+        add_arguments_help(parser, self.settings)
+
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Scrapy's options, then every check: a usage error (a bad argument or setting) is one
+        line, ``error: …``, and exit status 2, before Scrapy starts (or logs) anything."""
+        super().process_options(args, opts)
+        try:
+            self.check(args, opts)
+        except UsageError as error:
+            sys.exit(usage_error(error))
+        warn_unknown_settings(opts)
+
+    def check(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Refuse a bad spider name, ``-a`` argument or setting, and a place no store can be."""
         if len(args) != 1:
             raise UsageError("name one spider, e.g. scrapy crawl africa")
+        assert self.settings is not None
+        loader = get_spider_loader(self.settings)
+        try:
+            spidercls = loader.load(args[0])
+        except KeyError:
+            names = ", ".join(sorted(loader.list()))
+            raise UsageError(f"no spider {args[0]!r}; the project has: {names}") from None
+        check_spider_arguments(spidercls, opts.spargs)
         parse_arguments(opts.spargs.get("since"), opts.spargs.get("max_pages"))
         parse_recheck(opts.spargs.get("recheck"))
-        assert self.settings is not None
-        check_settings(self.settings)
         reactor = self.settings.get("TWISTED_REACTOR")
         if reactor != ASYNCIO_REACTOR:
             raise UsageError(
                 f"TWISTED_REACTOR must stay {ASYNCIO_REACTOR}, not {reactor!r}: the store's "
                 "writer process talks to the crawl through asyncio"
             )
+        check_project_settings(self.settings)
+        check_store(self.settings.get("STORE_PATH"))
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Crawl (the arguments are checked), and turn an unreachable site into a clear error."""
+        assert self.crawler_process is not None
         quiet = QuietNetworkErrors()
         for name in QUIETED_LOGGERS:
             logging.getLogger(name).addFilter(quiet)
-        assert self.crawler_process is not None
-        replay = self.settings.get("FIXTURES_REPLAY")
-        try:
-            if replay:
-                fixture_set_path(replay)
-        except FixtureError as bad_set:
-            raise UsageError(str(bad_set)) from None
-        contact_error = contact_usage_error(self.settings)
-        if contact_error:
-            raise UsageError(contact_error)
-        check_store(self.settings.get("STORE_PATH"))
         crawler = self.crawler_process.create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import scrapy
 from scrapy.exceptions import CloseSpider, UsageError
@@ -76,6 +76,19 @@ class SectionSpider(scrapy.Spider):
 
     section: str = ""
     section_url: str = ""
+    # The -a arguments, each a parameter of __init__, and their meanings: `scrapy crawl NAME
+    # --help` lists them (crawler.config), the README's *Spider arguments* table too.
+    arguments: ClassVar[dict[str, str]] = {
+        "since": (
+            "a date YYYY-MM-DD: articles listed before it are not fetched, and pagination stops "
+            "at the first listing page that shows one"
+        ),
+        "max_pages": "the most listing pages to read (the section page counts as one)",
+        "recheck": (
+            "all: fetch every known article of the section again; none: only what the listing "
+            "shows; unset: those due under RECHECK_SCHEDULE"
+        ),
+    }
 
     def __init__(
         self,
