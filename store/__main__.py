@@ -19,13 +19,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from domain.times import iso_z, parse_iso
 from store.db import Store
 from store.errors import StoreError
 from store.metadata import metadata_json
 from store.schema import schema_version
 from store.summary import format_summary
 
-EXPORT_FORMATS = ("jsonl",)
+EXPORT_FORMATS = ("jsonl", "warc", "wacz")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 
@@ -66,10 +67,42 @@ def write_lines(lines: Iterable[str]) -> None:
 
 
 def command_export(args: argparse.Namespace) -> int:
-    """Write every article's current version (or every version) as one JSON object per line."""
+    """Write every article's current version (or every version) as one JSON object per line,
+    or the stored HTTP exchanges as a WARC or WACZ file."""
+    if args.format != "jsonl":
+        return command_export_warc(args)
+    if args.output or args.url or args.since:
+        raise CommandError("-o, --url and --since go with --format warc or wacz")
     with open_store(args.store) as store:
         lines = store.export_version_lines() if args.all_versions else store.export_article_lines()
         write_lines(lines)
+    return 0
+
+
+def command_export_warc(args: argparse.Namespace) -> int:
+    """``export --format warc|wacz``: the chosen exchanges into ``-o FILE``."""
+    from store.warc_export import Selection, export_file  # warcio and wacz: only when used
+
+    if not args.output:
+        raise CommandError(f"--format {args.format} writes a file: give it with -o FILE")
+    since = ""
+    if args.since:
+        try:
+            since = iso_z(parse_iso(args.since))
+        except ValueError as error:
+            raise CommandError(f"--since {args.since!r} is not an ISO 8601 time") from error
+    selection = Selection(tuple(args.url or ()), since, args.all_versions)
+    output = Path(args.output)
+    with open_store(args.store) as store:
+        try:
+            counts = export_file(store.db, output, args.format, selection, Path(args.store).stem)
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {error.strerror or error}") from error
+    print(
+        f"Exported {counts.responses} responses and {counts.revisits} revisits of "
+        f"{len(counts.crawls)} crawls to {output}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -177,15 +210,27 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         command_export,
         "python -m store export data/wire.db --format jsonl > articles.jsonl\n"
-        "  python -m store export data/wire.db --all-versions > versions.jsonl",
+        "  python -m store export data/wire.db --all-versions > versions.jsonl\n"
+        "  python -m store export data/wire.db --format wacz -o wire.wacz",
     )
     export.add_argument(
-        "--format", choices=EXPORT_FORMATS, default="jsonl", help="output format (jsonl)"
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="jsonl",
+        help="jsonl (articles, on stdout; the default), or warc or wacz (HTTP exchanges)",
     )
     export.add_argument(
         "--all-versions",
         action="store_true",
-        help="every version of every article, each with its change from the one before",
+        help="every version of every article, each with its change from the one before; "
+        "warc/wacz: every stored exchange, not only the newest of each URL",
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="warc/wacz: the file to write")
+    export.add_argument(
+        "--url", action="append", metavar="URL", help="warc/wacz: only this URL (repeatable)"
+    )
+    export.add_argument(
+        "--since", metavar="T", help="warc/wacz: only fetches at or after this ISO 8601 time"
     )
     summary = add_command(
         commands, "summary", command_summary, "python -m store summary data/wire.db"
