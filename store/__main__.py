@@ -1,8 +1,10 @@
-"""Command line for a store: ``python -m store {export,summary,serve,metadata,reparse} STORE_PATH``.
+"""Command line for a store: ``python -m store {export,import,summary,serve,metadata,reparse}
+STORE_PATH``.
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
 ``error: ...`` on stderr with exit status 2, never as a traceback. ``reparse`` needs the
-crawler's parser: it imports :mod:`pipelines.reparse` when run, so the store itself never does.
+crawler's parser: it imports :mod:`pipelines.reparse` when run (``import``,
+:mod:`pipelines.warc_import`), so the store itself never does.
 """
 
 from __future__ import annotations
@@ -126,6 +128,24 @@ def command_reparse(args: argparse.Namespace) -> int:
     with open_store(args.store) as store:
         counts = reparse_store(store, progress_every=args.progress_every)
     write_lines([f"Re-parsed {args.store}: {format_counts(counts)}"])
+    return 0
+
+
+def command_import(args: argparse.Namespace) -> int:
+    """Import WARC, WARC.gz and WACZ captures: every HTML response read as a crawl reads it."""
+    from pipelines.warc_import import format_counts, import_files  # the parser: crawler/
+
+    paths = [Path(name) for name in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise CommandError(f"no file at {path}")
+    if args.progress_every < 0:
+        raise CommandError("--progress-every must be 0 or more")
+    # a store to be: the archive's history may come before any crawl
+    store = open_store(args.store) if Path(args.store).exists() else Store(args.store)
+    with store:
+        counts = import_files(store, paths, progress_every=args.progress_every)
+    write_lines([f"Imported into {args.store}: {format_counts(counts)}"])
     return 0
 
 
@@ -260,6 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=500,
         metavar="N",
         help="report progress on stderr every N pages (0: never; default 500)",
+    )
+    imports = add_command(
+        commands,
+        "import",
+        command_import,
+        "python -m store import data/wire.db crawl.warc.gz archive-2021.wacz",
+    )
+    imports.add_argument("files", nargs="+", metavar="FILE", help="WARC, WARC.gz or WACZ files")
+    imports.add_argument(
+        "--progress-every",
+        type=int,
+        default=500,
+        metavar="N",
+        help="report progress on stderr every N records (0: never; default 500)",
     )
     add_command(
         commands,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,6 +45,21 @@ WHERE kind = 'article' AND body_sha256 IS NOT NULL AND status BETWEEN 200 AND 29
   AND outcome IN ('ok', 'unparseable')
 ORDER BY fetched_at, id
 """
+
+
+SELECT_CAPTURE = """
+SELECT 1 FROM fetches
+WHERE body_sha256 = :sha256 AND (final_url = :url OR requested_url = :url) LIMIT 1
+"""
+
+
+@dataclass(frozen=True)
+class WarcSource:
+    """Where an exchange is kept as a WARC record: file, byte offset, ``WARC-Record-ID``."""
+
+    file: str
+    offset: int | None
+    record_id: str
 
 
 def check_fetch(fetch: FetchRecord, kinds: frozenset[str] | None, ok: bool) -> None:
@@ -175,6 +191,22 @@ class Store:
         with self.db.atomic():
             fetch_id = self.repo.insert_fetch(fetch)
             return self.history.observe(Reading(fetch_id, fetch, article, "crawl"))
+
+    def save_imported_article(
+        self, fetch: FetchRecord, article: ArticleRecord, source: WarcSource
+    ) -> SaveResult:
+        """Save an article page read from a WARC record (``python -m store import``): its
+        fetch, the record it came from, and its version in its place in time."""
+        check_fetch(fetch, kinds=ARTICLE_KINDS, ok=True)
+        check_article(fetch, article)
+        with self.db.atomic():
+            fetch_id = self.repo.insert_fetch(fetch)
+            self.repo.insert_row("warc_records", {"fetch_id": fetch_id, **asdict(source)})
+            return self.history.observe(Reading(fetch_id, fetch, article, "crawl"))
+
+    def has_capture(self, url: str, sha256: str) -> bool:
+        """Whether a fetch of this URL with this body is stored already."""
+        return self.repo.one(SELECT_CAPTURE, {"url": url, "sha256": sha256}) is not None
 
     # Reads
 
