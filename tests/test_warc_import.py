@@ -19,7 +19,14 @@ from pipelines.warc_import import ImportCounts, import_files
 from store import Store
 from store.__main__ import main as store_main
 from tests.crawling import ROOT, replay
-from tests.warcfiles import Page, recorded, write_response, write_revisit, write_warc
+from tests.warcfiles import (
+    Page,
+    hex_digest,
+    recorded,
+    write_response,
+    write_revisit,
+    write_warc,
+)
 
 MOMENTS = {f"fixtures/sputnik-africa-t{t}": f"2023-02-0{t}T12:00:00Z" for t in (1, 2, 3)}
 OLD = "2021-06-01T08:00:00Z"
@@ -100,8 +107,10 @@ def test_a_browsertrix_style_file_with_revisits(crawled_t1: Path, tmp_path: Path
         write_response(writer, Page("https://sputnikglobe.com/robots.txt", b"User-agent: *\n",
                                     OLD, content_type="text/plain"))  # fmt: skip
         write_response(writer, Page(f"{zambia_url}x", b"gone", OLD, status=404))
+        tampered = Page(f"{kenya_url}?v=2", kenya, OLD, claimed_digest=hex_digest(b"other"))
+        write_response(writer, tampered)
     counts = run_import(crawled_t1, archive)
-    assert (counts.records, counts.articles, counts.new_versions) == (8, 2, 1)
+    assert (counts.records, counts.articles, counts.new_versions) == (9, 2, 1)
     assert dict(counts.skipped) == {
         # the same-URL revisit, and Kenya's page, gzip-coded: decoded, it is the crawl's
         "duplicate": 2,
@@ -109,6 +118,7 @@ def test_a_browsertrix_style_file_with_revisits(crawled_t1: Path, tmp_path: Path
         "not_an_article": 1,  # the section page
         "not_html": 1,
         "status 404": 1,
+        "digest mismatch": 1,
     }
     with Store(crawled_t1) as store:
         versions = list(

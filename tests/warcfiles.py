@@ -33,6 +33,7 @@ class Page:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     gzip_coding: bool = False  # sent with Content-Encoding: gzip
+    claimed_digest: str | None = None  # a WARC-Payload-Digest other than the payload's
 
 
 def recorded(fixture_set: str, name: str) -> tuple[str, bytes]:
@@ -61,7 +62,10 @@ def write_response(writer: WARCWriter, page: Page, request_first: bool = False) 
         length=len(payload),
         http_headers=http,
         # the digest of the payload as sent (content-coded), as the WARC standard has it
-        warc_headers_dict={"WARC-Date": page.date, "WARC-Payload-Digest": hex_digest(payload)},
+        warc_headers_dict={
+            "WARC-Date": page.date,
+            "WARC-Payload-Digest": page.claimed_digest or hex_digest(payload),
+        },
     )
     request = writer.create_warc_record(
         page.url,
