@@ -322,6 +322,10 @@ def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Pat
     e2e = [crawl(plan, big, fresh(runs / "e2e.db")) for _ in range(plan.repeat)]
     ceiling = [ceiling_crawl(plan, big) for _ in range(plan.repeat)]
     small_runs = [crawl(plan, small, fresh(runs / "tenth.db")) for _ in range(plan.repeat)]
+    captured = []
+    for _ in range(plan.repeat):
+        shutil.rmtree(runs / "warc", ignore_errors=True)
+        captured.append(crawl(plan, big, fresh(runs / "warc.db"), "-s", f"WARC_DIR={runs}/warc"))
     stored, _ = count_articles(runs / "e2e.db")
     assert stored == n, f"the crawl stored {stored} of {n} articles"
     e2e_rate = n / statistics.median(r.seconds for r in e2e)
@@ -330,6 +334,7 @@ def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Pat
     rss_small = statistics.median(r.peak_rss_kb for r in small_runs) / 1024
     size, raw = store_bytes(runs / "e2e.db"), html_bytes(big)
     startup = statistics.median(r.wall - r.seconds for r in e2e)
+    capture_rate = n / statistics.median(r.seconds for r in captured)
     figures = [
         ratio_figure(
             f"end-to-end replay crawl, N={n} (ceiling: title only, no pipelines)",
@@ -342,6 +347,10 @@ def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Pat
         ratio_figure(
             "store size on disk vs raw HTML crawled",
             size / 1e6, raw / 1e6, lambda v: f"{v:,.1f} MB", "≤ 0.3", -0.3,
+        ),
+        ratio_figure(
+            f"replay crawl with WARC capture (WARC_DIR), N={n} (baseline: the same without)",
+            capture_rate, e2e_rate, lambda v: f"{v:,.0f} art/s", "≥ 0.9", 0.9,
         ),
         Figure("crawl process start-up (imports, settings, fixture index), wall",
                f"{startup:.2f} s", "", None, "info", None),
@@ -510,8 +519,8 @@ def run(plan: Plan) -> list[Figure]:
     read_lines = store_read_figures(plan, big_store, small_store)
     print("  import", file=sys.stderr)
     imported = import_figure(plan, big_store, crawl_rate)
-    return [*crawl_lines[:1], *parser_lines, *crawl_lines[1:3], recrawl, *read_lines, imported,
-            crawl_lines[3], *figures]  # fmt: skip
+    return [*crawl_lines[:1], *parser_lines, *crawl_lines[1:3], recrawl, *read_lines,
+            crawl_lines[3], imported, crawl_lines[4], *figures]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,11 +41,10 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.fetching import META_KIND, META_RECORDED_AT, read_page
 from crawler.sites import UnparseablePage
 from domain.hashing import sha256_hex
-from domain.records import CrawlRecord
+from domain.records import CrawlRecord, WarcSource
 from domain.times import iso_z, parse_iso, utc_now
 from pipelines.chain import ParseArticle, read_article
 from store import Store
-from store.db import WarcSource
 
 logger = logging.getLogger(__name__)
 

@@ -166,6 +166,30 @@ def software() -> str:
     return " ".join(names)
 
 
+def write_exchange(writer: WARCWriter, exchange: Exchange, body: bytes) -> str:
+    """Write one exchange as a ``response`` and its ``request`` record; the response's
+    ``WARC-Record-ID``."""
+    warc_headers = {"WARC-Date": exchange.fetched_at}
+    if exchange.body_sha256 is not None:
+        warc_headers["WARC-Payload-Digest"] = payload_digest(exchange.body_sha256)
+    response = writer.create_warc_record(
+        exchange.url,
+        "response",
+        payload=io.BytesIO(body),
+        length=len(body),
+        http_headers=response_headers(exchange, len(body)),
+        warc_headers_dict=warc_headers,
+    )
+    request = writer.create_warc_record(
+        exchange.url,
+        "request",
+        http_headers=request_headers(exchange),
+        warc_headers_dict={"WARC-Date": exchange.fetched_at},
+    )
+    writer.write_request_response_pair(request, response)
+    return str(response.rec_headers.get_header("WARC-Record-ID"))
+
+
 class Exporter:
     """Writes chosen exchanges of one store to one WARC stream."""
 
@@ -233,24 +257,7 @@ class Exporter:
             self.writer.write_record(revisit)
             self.counts.revisits += 1
             return
-        warc_headers = {"WARC-Date": exchange.fetched_at}
-        if digest is not None:
-            warc_headers["WARC-Payload-Digest"] = payload_digest(digest)
-        response = self.writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=io.BytesIO(body),
-            length=len(body),
-            http_headers=http_headers,
-            warc_headers_dict=warc_headers,
-        )
-        request = self.writer.create_warc_record(
-            exchange.url,
-            "request",
-            http_headers=request_headers(exchange),
-            warc_headers_dict={"WARC-Date": exchange.fetched_at},
-        )
-        self.writer.write_request_response_pair(request, response)
+        write_exchange(self.writer, exchange, body)
         if digest and body:
             self.written[digest] = (exchange.url, exchange.fetched_at)
         self.counts.responses += 1
