@@ -45,8 +45,10 @@ from crawler.sites import parse_article  # noqa: E402
 from domain.records import FetchRecord  # noqa: E402
 from pipelines.chain import read_article  # noqa: E402
 from pipelines.reparse import ReparseCounts, format_counts, reparse_store  # noqa: E402
+from pipelines.warc_import import import_files  # noqa: E402
 from store.db import Store  # noqa: E402
 from store.export import iter_article_lines  # noqa: E402
+from store.warc_export import Selection, export_file  # noqa: E402
 
 DEFAULT_WORKDIR = ROOT / "benchmarks" / ".work"
 TIMER = '{"benchmarks.timing.CrawlTimer": 0}'
@@ -311,14 +313,19 @@ def ratio_figure(
     return Figure(name, fmt(value), fmt(baseline), ratio, goal, met)
 
 
-def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Path, Path]:
-    """End-to-end vs ceiling, memory at N vs N/10, store size; the stores it made."""
+def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Path, Path, float]:
+    """End-to-end vs ceiling, memory at N vs N/10, store size; the stores it made and the
+    end-to-end crawl's articles per second."""
     runs = plan.workdir / "stores"
     runs.mkdir(exist_ok=True)
     n, tenth = plan.articles, small_size(plan)
     e2e = [crawl(plan, big, fresh(runs / "e2e.db")) for _ in range(plan.repeat)]
     ceiling = [ceiling_crawl(plan, big) for _ in range(plan.repeat)]
     small_runs = [crawl(plan, small, fresh(runs / "tenth.db")) for _ in range(plan.repeat)]
+    captured = []
+    for _ in range(plan.repeat):
+        shutil.rmtree(runs / "warc", ignore_errors=True)
+        captured.append(crawl(plan, big, fresh(runs / "warc.db"), "-s", f"WARC_DIR={runs}/warc"))
     stored, _ = count_articles(runs / "e2e.db")
     assert stored == n, f"the crawl stored {stored} of {n} articles"
     e2e_rate = n / statistics.median(r.seconds for r in e2e)
@@ -327,6 +334,7 @@ def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Pat
     rss_small = statistics.median(r.peak_rss_kb for r in small_runs) / 1024
     size, raw = store_bytes(runs / "e2e.db"), html_bytes(big)
     startup = statistics.median(r.wall - r.seconds for r in e2e)
+    capture_rate = n / statistics.median(r.seconds for r in captured)
     figures = [
         ratio_figure(
             f"end-to-end replay crawl, N={n} (ceiling: title only, no pipelines)",
@@ -340,10 +348,36 @@ def crawl_figures(plan: Plan, big: Path, small: Path) -> tuple[list[Figure], Pat
             "store size on disk vs raw HTML crawled",
             size / 1e6, raw / 1e6, lambda v: f"{v:,.1f} MB", "≤ 0.3", -0.3,
         ),
+        ratio_figure(
+            f"replay crawl with WARC capture (WARC_DIR), N={n} (baseline: the same without)",
+            capture_rate, e2e_rate, lambda v: f"{v:,.0f} art/s", "≥ 0.9", 0.9,
+        ),
         Figure("crawl process start-up (imports, settings, fixture index), wall",
                f"{startup:.2f} s", "", None, "info", None),
     ]  # fmt: skip
-    return figures, runs / "e2e.db", runs / "tenth.db"
+    return figures, runs / "e2e.db", runs / "tenth.db", e2e_rate
+
+
+def import_figure(plan: Plan, store: Path, crawl_rate: float) -> Figure:
+    """``store import`` of the crawl's own WARC (exported from its store) into an empty store,
+    in this process, vs the end-to-end replay crawl of the same pages."""
+    warc = plan.workdir / "crawl.warc.gz"
+    with Store(store) as opened:
+        export_file(opened.db, warc, "warc", Selection(all_versions=True), "bench")
+    target = plan.workdir / "stores" / "imported.db"
+
+    def imported() -> None:
+        fresh(target)
+        with Store(target) as opened:
+            counts = import_files(opened, [warc], progress_every=0)
+        assert counts.articles == plan.articles, f"imported {counts.articles} articles"
+
+    seconds = median_time(imported, plan.repeat)
+    return ratio_figure(
+        f"store import of the crawl's WARC, {plan.articles} articles "
+        "(pipelines.warc_import; baseline: the end-to-end replay crawl)",
+        plan.articles / seconds, crawl_rate, lambda v: f"{v:,.0f} art/s", "≥ 0.8", 0.8,
+    )  # fmt: skip
 
 
 def recrawl_figure(plan: Plan, site: Path, big_store: Path, small_store: Path) -> Figure:
@@ -476,15 +510,17 @@ def run(plan: Plan) -> list[Figure]:
     big, small = site_for(plan, plan.articles), site_for(plan, small_size(plan))
     figures = [index_figure(big)]
     print("  crawls: end-to-end, ceiling, N/10", file=sys.stderr)
-    crawl_lines, big_store, small_store = crawl_figures(plan, big, small)
+    crawl_lines, big_store, small_store, crawl_rate = crawl_figures(plan, big, small)
     print("  re-crawl", file=sys.stderr)
     recrawl = recrawl_figure(plan, big, big_store, small_store)
     print("  parser, trafilatura", file=sys.stderr)
     parser_lines = parser_figures(plan, big)
     print("  reparse, export", file=sys.stderr)
     read_lines = store_read_figures(plan, big_store, small_store)
+    print("  import", file=sys.stderr)
+    imported = import_figure(plan, big_store, crawl_rate)
     return [*crawl_lines[:1], *parser_lines, *crawl_lines[1:3], recrawl, *read_lines,
-            crawl_lines[3], *figures]  # fmt: skip
+            crawl_lines[3], imported, crawl_lines[4], *figures]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,8 @@ RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
 CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politeness)
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
+WARC_DIR: str | None = None  # read by store.Store.begin_crawl (store/warc_capture.py)
+WARC_MAX_SIZE = 1_000_000_000
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -76,6 +78,12 @@ PROJECT_SETTINGS: dict[str, str] = {
         'endless "load more" chain stops there with a warning; `-a max_pages` applies when '
         "smaller"
     ),
+    "WARC_DIR": (
+        "a folder where the crawl also writes every HTTP exchange the store saves as WARC 1.1 "
+        "`request` and `response` records (gzip per record, files `CRAWL_ID-NNNNN.warc.gz`, "
+        "each opened by a `warcinfo` record; see *Web archives*); none: no capture"
+    ),
+    "WARC_MAX_SIZE": ("the bytes a WARC file of `WARC_DIR` grows to before the next one is begun"),
 }
 
 # The kind of value each project setting takes: crawler.config checks every one of them,

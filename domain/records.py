@@ -145,6 +145,15 @@ class FetchRecord:
             self.body_sha256 = sha256_hex(self.body)
 
 
+@dataclass(frozen=True)
+class WarcSource:
+    """Where an exchange is kept as a WARC record: file, byte offset, ``WARC-Record-ID``."""
+
+    file: str
+    offset: int | None
+    record_id: str
+
+
 @dataclass
 class PlacedBlock:
     """One block of an article page, where the boilerplate split put it, and its text hash."""

@@ -52,6 +52,8 @@ RECORDED_SETTINGS = (
     "STORE_PATH",
     "RECHECK_SCHEDULE",
     "RECHECK_NOW",
+    "WARC_DIR",  # the store's writer captures the crawl's exchanges there (store/warc_capture.py)
+    "WARC_MAX_SIZE",
 )
 
 

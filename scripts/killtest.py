@@ -10,6 +10,10 @@
    provenance) and their versions, blocks, captions, links, tags and bodies must equal the
    reference's.
 
+The killed crawls capture their exchanges as WARC files (``WARC_DIR``, README *Web archives*):
+after each kill every WARC file must read to its end with no record cut short, and every
+``warc_records`` row must point at a whole ``response`` record with its id (:func:`warc_problems`).
+
 It prints each kill and a tally, and exits 1 if any check failed. The test suite runs it
 with a few kills; ``docs/RELIABILITY.md`` holds the figures of the last full run.
 """
@@ -35,6 +39,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from warcio.archiveiterator import ArchiveIterator  # noqa: E402
 
 from domain.text import article_identity  # noqa: E402
 from store import Store  # noqa: E402
@@ -75,10 +81,10 @@ class Kill:
     problems: list[str]
 
 
-def crawl(store: Path) -> subprocess.Popen[bytes]:
-    """Start a replay crawl into ``store``."""
+def crawl(store: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """Start a replay crawl into ``store`` (``extra``: more ``NAME=VALUE`` settings)."""
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings", "PYTHONPATH": str(ROOT)}
-    settings = [f"FIXTURES_REPLAY={FIXTURE_SET}", f"STORE_PATH={store}", *CRAWL_SETTINGS]
+    settings = [f"FIXTURES_REPLAY={FIXTURE_SET}", f"STORE_PATH={store}", *CRAWL_SETTINGS, *extra]
     command = [sys.executable, "-m", "scrapy", "crawl", "africa"]
     for setting in settings:
         command += ["-s", setting]
@@ -146,10 +152,41 @@ def count_fetches(store: Path) -> int:
             return 0
 
 
-def kill_once(store: Path, delay: float) -> Kill:
-    """Start a crawl, SIGKILL it after ``delay`` seconds, and check the store."""
+def warc_problems(store: Path, warc_dir: Path) -> list[str]:
+    """What is wrong with the captured WARC files: a record cut short or unreadable, a
+    ``warc_records`` row that points at no whole response record with its id."""
+    problems = []
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        try:
+            with path.open("rb") as stream:
+                for record in ArchiveIterator(stream):
+                    record.content_stream().read()
+                    if getattr(record.raw_stream, "limit", 0) > 0:  # its length not there
+                        problems.append(f"record cut short in {path.name}")
+        except Exception as error:  # warcio's errors have no common base
+            problems.append(f"{path.name} unreadable: {error}")
+    with open_db(store) as db:
+        try:
+            rows = db.execute("SELECT file, offset, record_id FROM warc_records").fetchall()
+        except sqlite3.OperationalError:  # killed before the schema was made
+            rows = []
+    for file, offset, record_id in rows:
+        with open(file, "rb") as stream:
+            stream.seek(offset)
+            record = next(iter(ArchiveIterator(stream)), None)
+            whole = record is not None and record.content_stream().read() is not None
+            if not whole or record.rec_type != "response" or getattr(record.raw_stream, "limit", 0):
+                problems.append(f"warc_records row for {record_id}: no whole response there")
+            elif record.rec_headers.get_header("WARC-Record-ID") != record_id:
+                problems.append(f"warc_records row for {record_id}: another record there")
+    return problems
+
+
+def kill_once(store: Path, delay: float, warc_dir: Path) -> Kill:
+    """Start a crawl capturing WARC files, SIGKILL it after ``delay`` seconds, and check the
+    store and the WARC files."""
     before = count_fetches(store)
-    process = crawl(store)
+    process = crawl(store, f"WARC_DIR={warc_dir}")
     time.sleep(delay)
     killed = process.poll() is None
     if killed:
@@ -158,7 +195,7 @@ def kill_once(store: Path, delay: float) -> Kill:
     written = count_fetches(store) - before
     with open_db(store) as db:
         problems = half_written(db)
-    return Kill(delay, killed, written, problems)
+    return Kill(delay, killed, written, problems + warc_problems(store, warc_dir))
 
 
 def content(store: Path) -> dict[str, Any]:
@@ -203,8 +240,9 @@ def main() -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="killtest-"))
     workdir.mkdir(parents=True, exist_ok=True)
     reference, killed_store = workdir / "reference.db", workdir / "killed.db"
-    for path in workdir.glob("*.db*"):
+    for path in [*workdir.glob("*.db*"), *workdir.glob("warc/*.warc.gz")]:
         path.unlink()
+    warc_dir = workdir / "warc"
 
     print(f"Kill test: {args.kills} SIGKILLs at random moments of a replay crawl of {FIXTURE_SET}")
     print(f"  seed {seed}, stores in {workdir}")
@@ -214,9 +252,9 @@ def main() -> int:
 
     kills: list[Kill] = []
     for number in range(1, args.kills + 1):
-        kill = kill_once(killed_store, chance.uniform(0.1, duration * 1.05))
+        kill = kill_once(killed_store, chance.uniform(0.1, duration * 1.05), warc_dir)
         kills.append(kill)
-        state = "; ".join(kill.problems) or "integrity ok, nothing half-written"
+        state = "; ".join(kill.problems) or "integrity ok, nothing half-written, WARC files whole"
         print(
             f"  kill {number:>2} at {kill.delay:.2f} s: {where(kill, total)}, "
             f"{kill.fetches_written} of {total} fetches written; {state}"

@@ -1,8 +1,10 @@
-"""Command line for a store: ``python -m store {export,summary,serve,metadata,reparse} STORE_PATH``.
+"""Command line for a store: ``python -m store {export,import,summary,serve,metadata,reparse}
+STORE_PATH``.
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
 ``error: ...`` on stderr with exit status 2, never as a traceback. ``reparse`` needs the
-crawler's parser: it imports :mod:`pipelines.reparse` when run, so the store itself never does.
+crawler's parser: it imports :mod:`pipelines.reparse` when run (``import``,
+:mod:`pipelines.warc_import`), so the store itself never does.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from domain.times import iso_z, parse_iso
 from store.db import Store
 from store.errors import StoreError
 from store.metadata import metadata_json
 from store.schema import schema_version
 from store.summary import format_summary
 
-EXPORT_FORMATS = ("jsonl",)
+EXPORT_FORMATS = ("jsonl", "warc", "wacz")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
 
@@ -66,10 +69,42 @@ def write_lines(lines: Iterable[str]) -> None:
 
 
 def command_export(args: argparse.Namespace) -> int:
-    """Write every article's current version (or every version) as one JSON object per line."""
+    """Write every article's current version (or every version) as one JSON object per line,
+    or the stored HTTP exchanges as a WARC or WACZ file."""
+    if args.format != "jsonl":
+        return command_export_warc(args)
+    if args.output or args.url or args.since:
+        raise CommandError("-o, --url and --since go with --format warc or wacz")
     with open_store(args.store) as store:
         lines = store.export_version_lines() if args.all_versions else store.export_article_lines()
         write_lines(lines)
+    return 0
+
+
+def command_export_warc(args: argparse.Namespace) -> int:
+    """``export --format warc|wacz``: the chosen exchanges into ``-o FILE``."""
+    from store.warc_export import Selection, export_file  # warcio and wacz: only when used
+
+    if not args.output:
+        raise CommandError(f"--format {args.format} writes a file: give it with -o FILE")
+    since = ""
+    if args.since:
+        try:
+            since = iso_z(parse_iso(args.since))
+        except ValueError as error:
+            raise CommandError(f"--since {args.since!r} is not an ISO 8601 time") from error
+    selection = Selection(tuple(args.url or ()), since, args.all_versions)
+    output = Path(args.output)
+    with open_store(args.store) as store:
+        try:
+            counts = export_file(store.db, output, args.format, selection, Path(args.store).stem)
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {error.strerror or error}") from error
+    print(
+        f"Exported {counts.responses} responses and {counts.revisits} revisits of "
+        f"{len(counts.crawls)} crawls to {output}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -93,6 +128,24 @@ def command_reparse(args: argparse.Namespace) -> int:
     with open_store(args.store) as store:
         counts = reparse_store(store, progress_every=args.progress_every)
     write_lines([f"Re-parsed {args.store}: {format_counts(counts)}"])
+    return 0
+
+
+def command_import(args: argparse.Namespace) -> int:
+    """Import WARC, WARC.gz and WACZ captures: every HTML response read as a crawl reads it."""
+    from pipelines.warc_import import format_counts, import_files  # the parser: crawler/
+
+    paths = [Path(name) for name in args.files]
+    for path in paths:
+        if not path.is_file():
+            raise CommandError(f"no file at {path}")
+    if args.progress_every < 0:
+        raise CommandError("--progress-every must be 0 or more")
+    # a store to be: the archive's history may come before any crawl
+    store = open_store(args.store) if Path(args.store).exists() else Store(args.store)
+    with store:
+        counts = import_files(store, paths, progress_every=args.progress_every)
+    write_lines([f"Imported into {args.store}: {format_counts(counts)}"])
     return 0
 
 
@@ -177,15 +230,27 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         command_export,
         "python -m store export data/wire.db --format jsonl > articles.jsonl\n"
-        "  python -m store export data/wire.db --all-versions > versions.jsonl",
+        "  python -m store export data/wire.db --all-versions > versions.jsonl\n"
+        "  python -m store export data/wire.db --format wacz -o wire.wacz",
     )
     export.add_argument(
-        "--format", choices=EXPORT_FORMATS, default="jsonl", help="output format (jsonl)"
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="jsonl",
+        help="jsonl (articles, on stdout; the default), or warc or wacz (HTTP exchanges)",
     )
     export.add_argument(
         "--all-versions",
         action="store_true",
-        help="every version of every article, each with its change from the one before",
+        help="every version of every article, each with its change from the one before; "
+        "warc/wacz: every stored exchange, not only the newest of each URL",
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="warc/wacz: the file to write")
+    export.add_argument(
+        "--url", action="append", metavar="URL", help="warc/wacz: only this URL (repeatable)"
+    )
+    export.add_argument(
+        "--since", metavar="T", help="warc/wacz: only fetches at or after this ISO 8601 time"
     )
     summary = add_command(
         commands, "summary", command_summary, "python -m store summary data/wire.db"
@@ -215,6 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=500,
         metavar="N",
         help="report progress on stderr every N pages (0: never; default 500)",
+    )
+    imports = add_command(
+        commands,
+        "import",
+        command_import,
+        "python -m store import data/wire.db crawl.warc.gz archive-2021.wacz",
+    )
+    imports.add_argument("files", nargs="+", metavar="FILE", help="WARC, WARC.gz or WACZ files")
+    imports.add_argument(
+        "--progress-every",
+        type=int,
+        default=500,
+        metavar="N",
+        help="report progress on stderr every N records (0: never; default 500)",
     )
     add_command(
         commands,

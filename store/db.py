@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from domain.pages import Block, ListingPage
-from domain.records import ArticleRecord, CrawlRecord, FetchRecord, PlacedBlock
+from domain.records import ArticleRecord, CrawlRecord, FetchRecord, PlacedBlock, WarcSource
 from store import blockdata, export, summary
 from store.delisting import record_listing_events
 from store.errors import StoreError
@@ -26,6 +27,7 @@ from store.rechecks import due_for_recheck, recheck_candidates
 from store.repository import Repository, open_database, to_json
 from store.schedule import Schedule
 from store.schema import migrate
+from store.warc_capture import WarcCapture
 
 __all__ = ["SaveResult", "Store"]
 
@@ -43,6 +45,12 @@ SELECT id FROM fetches
 WHERE kind = 'article' AND body_sha256 IS NOT NULL AND status BETWEEN 200 AND 299
   AND outcome IN ('ok', 'unparseable')
 ORDER BY fetched_at, id
+"""
+
+
+SELECT_CAPTURE = """
+SELECT 1 FROM fetches
+WHERE body_sha256 = :sha256 AND (final_url = :url OR requested_url = :url) LIMIT 1
 """
 
 
@@ -94,13 +102,16 @@ class Store:
         migrate(self.db)
         self.repo = Repository(self.db)
         self.history = History(self.repo)
+        self.capture: WarcCapture | None = None  # a crawl's WARC files (WARC_DIR), when on
 
     def limit_pages(self, pages: int) -> None:
         """Let the file grow to at most ``pages`` pages on this connection (a full disk)."""
         self.db.execute(f"PRAGMA max_page_count = {int(pages)}")
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (and a crawl's WARC file)."""
+        if self.capture is not None:
+            self.capture.close()
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -134,6 +145,10 @@ class Store:
                     "software": to_json(crawl.software),
                 },
             )
+        directory = crawl.settings.get("WARC_DIR")
+        if directory:  # capture: every exchange of this crawl also as WARC records
+            max_size = int(crawl.settings.get("WARC_MAX_SIZE") or 0)
+            self.capture = WarcCapture(Path(directory), crawl, max_size)
 
     def finish_crawl(
         self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]
@@ -148,6 +163,9 @@ class Store:
                 raise StoreError(f"no crawl {crawl_id} in the store")
             if reason == "finished":
                 record_listing_events(self.repo, crawl_id)
+        if self.capture is not None and self.capture.crawl.id == crawl_id:
+            self.capture.close()
+            self.capture = None
 
     # Fetches and what came of them
 
@@ -156,6 +174,7 @@ class Store:
         check_fetch(fetch, kinds=None, ok=False)
         with self.db.atomic():
             fetch_id = self.repo.insert_fetch(fetch)
+            self._capture(fetch_id, fetch)
             if fetch.kind in ARTICLE_KINDS and fetch.outcome in GONE_OUTCOMES:
                 self.history.mark_gone(fetch_id, fetch)
         return fetch_id
@@ -165,6 +184,7 @@ class Store:
         check_fetch(fetch, kinds=LISTING_KINDS, ok=True)
         with self.db.atomic():
             fetch_id = self.repo.insert_fetch(fetch)
+            self._capture(fetch_id, fetch)
             self.repo.insert_listing(fetch_id, fetch, listing, section)
         return fetch_id
 
@@ -174,7 +194,33 @@ class Store:
         check_article(fetch, article)
         with self.db.atomic():
             fetch_id = self.repo.insert_fetch(fetch)
+            self._capture(fetch_id, fetch)
             return self.history.observe(Reading(fetch_id, fetch, article, "crawl"))
+
+    def _capture(self, fetch_id: int, fetch: FetchRecord) -> None:
+        """With capture on, append the fetch's exchange to the crawl's WARC file and keep
+        where it is (inside the caller's transaction: a row only for bytes written)."""
+        if self.capture is None or fetch.crawl_id != self.capture.crawl.id:
+            return
+        source = self.capture.write(fetch)
+        if source is not None:
+            self.repo.insert_row("warc_records", {"fetch_id": fetch_id, **asdict(source)})
+
+    def save_imported_article(
+        self, fetch: FetchRecord, article: ArticleRecord, source: WarcSource
+    ) -> SaveResult:
+        """Save an article page read from a WARC record (``python -m store import``): its
+        fetch, the record it came from, and its version in its place in time."""
+        check_fetch(fetch, kinds=ARTICLE_KINDS, ok=True)
+        check_article(fetch, article)
+        with self.db.atomic():
+            fetch_id = self.repo.insert_fetch(fetch)
+            self.repo.insert_row("warc_records", {"fetch_id": fetch_id, **asdict(source)})
+            return self.history.observe(Reading(fetch_id, fetch, article, "crawl"))
+
+    def has_capture(self, url: str, sha256: str) -> bool:
+        """Whether a fetch of this URL with this body is stored already."""
+        return self.repo.one(SELECT_CAPTURE, {"url": url, "sha256": sha256}) is not None
 
     # Reads
 

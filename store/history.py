@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from domain.records import ArticleRecord, EventKind, FetchRecord
+from store.backdating import make_room, neighbours
 from store.diff import VersionText, diff_versions
 from store.repository import Repository, to_json
 
@@ -72,6 +73,8 @@ WHERE article_id = :article_id AND id != :id
   AND (version = 1 OR version >= (SELECT version FROM versions WHERE id = :id) - :window)
 ORDER BY version
 """
+SELECT_CHANGE_CAUSE = "SELECT cause FROM version_changes WHERE version_id = :id"
+DELETE_CHANGE = "DELETE FROM version_changes WHERE version_id = :id"
 SELECT_LAST_READING = """
 SELECT version_id, text_sha256 FROM observations WHERE fetch_id = :fetch_id
 ORDER BY id DESC LIMIT 1
@@ -148,8 +151,10 @@ class History:
             previous_id = last["version_id"] if last else row["current_version_id"]
             if reading.cause == "crawl":
                 self._touch(article_pk, row, reading)
-        version_id, number, new = self._version_for(article_pk, reading)
-        if new and previous_id is not None:
+        version_id, number, new, backdated = self._version_for(article_pk, reading)
+        if backdated:
+            self._rechain(article_pk, version_id, number, reading.cause)
+        elif new and previous_id is not None:
             self._record_change(article_pk, version_id, int(previous_id), reading.cause)
         repo.insert_row(
             "observations",
@@ -206,20 +211,35 @@ class History:
             event = Event("live", seen, fetch.crawl_id, reading.fetch_id, fetch.status, evidence)
             insert_event(self.repo, article_pk, event)
 
-    def _version_for(self, article_pk: int, reading: Reading) -> tuple[int, int, bool]:
-        """The version with this reading's text, added if new: (id, number, whether new)."""
+    def _version_for(self, article_pk: int, reading: Reading) -> tuple[int, int, bool, bool]:
+        """The version with this reading's text, added if new: (id, number, whether new,
+        whether it was placed before versions first seen later — an imported old capture)."""
         article = reading.article
         params = {"article_id": article_pk, "text_sha256": article.text_sha256}
         existing = self.repo.one(SELECT_VERSION_BY_TEXT, params)
         if existing is not None:
-            return int(existing["id"]), int(existing["version"]), False
+            return int(existing["id"]), int(existing["version"]), False, False
         found = self.repo.one(SELECT_NEXT_VERSION, {"article_id": article_pk})
         number = int(found["next"]) if found else 1
+        if reading.cause == "crawl":  # a fetch takes its place in time (store/backdating.py)
+            number = make_room(self.repo, article_pk, reading.fetch.fetched_at)
+        backdated = number < (int(found["next"]) if found else 1)
         version_id = self.repo.insert_version(
             article_pk, number, reading.fetch_id, reading.fetch, article
         )
         self._insert_diffs(article_pk, version_id)
-        return version_id, number, True
+        return version_id, number, True, backdated
+
+    def _rechain(self, article_pk: int, version_id: int, number: int, cause: Cause) -> None:
+        """A version placed between older and newer ones: its change from the one before, and
+        the next one's change computed again, from it (keeping that change's cause)."""
+        before, after = neighbours(self.repo, article_pk, number)
+        if before is not None:
+            self._record_change(article_pk, version_id, before, cause)
+        if after is not None:
+            old = self.repo.one(SELECT_CHANGE_CAUSE, {"id": after})
+            self.repo.db.execute(DELETE_CHANGE, {"id": after})
+            self._record_change(article_pk, after, version_id, old["cause"] if old else cause)
 
     def _version_text(self, version_id: int) -> tuple[dict[str, Any], VersionText]:
         """A stored version's row and its comparable text."""

@@ -364,7 +364,17 @@ TABLES_2: dict[str, TableSpec] = {
         ),
     ),
 }
-TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2}
+# Schema migration 10: where a fetch's exchange is kept as a WARC record — the file an
+# import read it from (issue 13), and later the file a crawl's capture wrote it to.
+TABLES_10: dict[str, TableSpec] = {
+    "warc_records": TableSpec(
+        columns={"fetch_id": int, "file": str, "offset": int, "record_id": str},
+        pk="fetch_id",
+        foreign_keys=(("fetch_id", "fetches", "id"),),
+        not_null=frozenset({"file", "record_id"}),
+    ),
+}
+TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2, **TABLES_10}
 
 # (table, columns, unique)
 INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
@@ -397,6 +407,7 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("version_changes", ("article_id", "version"), False),
     ("version_diffs", ("from_version_id", "to_version_id", "row"), True),
     ("version_diffs", ("article_id", "from_version", "to_version"), False),
+    ("warc_records", ("record_id",), False),
 )
 
 # table -> columns indexed by FTS5; the FTS table is "<table>_fts". Captions are kept in sync by

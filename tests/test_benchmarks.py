@@ -97,6 +97,8 @@ def test_the_benchmark_runs_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixt
         "re-crawl",
         "store reparse",
         "JSONL export",
+        "store import of the crawl's WARC",
+        "replay crawl with WARC capture",
     ):
         assert any(row.startswith(figure) for row in rows), figure
     ours = next(line for line in table.splitlines() if "boilerplate strings left" in line)

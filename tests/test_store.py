@@ -277,6 +277,7 @@ def test_save_article_writes_the_fetch_and_everything_that_came_of_it(store: Sto
         "version_changes": 0,
         "version_diffs": 0,
         "reparses": 0,
+        "warc_records": 0,
     }
     row = store.db.table("articles").get(result.article_id)
     assert row["current_version_id"] == result.version_id
@@ -422,10 +423,47 @@ def test_an_older_observation_saved_late_does_not_replace_the_current_version(
     newer, older = make_article(body=["Newer text."]), make_article(body=["Older text."])
     first = store.save_article(article_fetch(newer, fetched_at=T2), newer)
     late = store.save_article(article_fetch(older, fetched_at=T1), older)
-    assert late.new_version and late.version == 2
+    # an older capture (an imported archive) takes its place in time: version 1
+    assert late.new_version and late.version == 1
     row = store.db.table("articles").get(first.article_id)
     assert row["current_version_id"] == first.version_id
     assert (row["first_seen"], row["last_seen"]) == (T1, T2)
+    assert store.db.table("versions").get(first.version_id)["version"] == 2
+    (change,) = store.db.query("SELECT * FROM version_changes")
+    assert (change["version_id"], change["previous_version_id"]) == (
+        first.version_id,
+        late.version_id,
+    )
+    assert (change["version"], change["previous_version"], change["cause"]) == (2, 1, "crawl")
+    assert json.loads(change["summary"])["previous_version"] == 1
+
+
+def test_an_older_capture_between_two_versions_is_chained_in_time(store: Store) -> None:
+    texts = {at: make_article(body=[f"Text at {at}."]) for at in (T1, T2, T3)}
+    for at in (T1, T3, T2):  # the middle one arrives last
+        store.save_article(article_fetch(texts[at], fetched_at=at), texts[at])
+    rows = list(store.db.query("SELECT id, version, created_at FROM versions ORDER BY version"))
+    assert [(row["version"], row["created_at"]) for row in rows] == [(1, T1), (2, T2), (3, T3)]
+    changes = list(
+        store.db.query(
+            "SELECT version_id, previous_version_id, version, previous_version "
+            "FROM version_changes ORDER BY version"
+        )
+    )
+    ids = [row["id"] for row in rows]
+    assert [(c["previous_version_id"], c["version_id"]) for c in changes] == [
+        (ids[0], ids[1]),
+        (ids[1], ids[2]),
+    ]
+    assert [(c["previous_version"], c["version"]) for c in changes] == [(1, 2), (2, 3)]
+    diffs = {
+        (d["from_version_id"], d["to_version_id"]): (d["from_version"], d["to_version"])
+        for d in store.db.query("SELECT * FROM version_diffs")
+    }
+    versions = {row["id"]: row["version"] for row in rows}
+    assert diffs and all(
+        numbers == (versions[pair[0]], versions[pair[1]]) for pair, numbers in diffs.items()
+    )
 
 
 def test_rerunning_a_crawl_adds_fetches_and_listings_but_no_article_data() -> None:

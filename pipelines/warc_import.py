@@ -1,0 +1,349 @@
+"""Import web-archive captures: WARC, WARC.gz and WACZ files through the crawl's article chain
+(issue 13, part 3).
+
+Every ``response`` record (and every ``revisit``, resolved to the payload it repeats) is read
+as the crawl reads a response — :func:`crawler.fetching.read_page` (HTML? complete? which
+encoding?) and then :func:`pipelines.chain.read_article` (the site parsers of
+:func:`crawler.sites.parse_article`, the split, the hashes) — and kept by the store as a fetch
+of the import's own crawl row (``spider = 'import'``), at the capture's ``WARC-Date``, with the
+file and record it came from in ``warc_records``. An older capture takes its place in time in
+the article's history (:mod:`store.backdating`). The records are read by ``warcio``.
+
+What is not kept, counted by reason: a payload this URL already has in the store
+(``duplicate``), a status other than 200, a page that is not HTML, cut short or undecodable (the
+crawl's outcomes ``not_html``, ``data_loss``, ``unparseable``), a page no parser reads as an
+article (``not_an_article``: listings, pages of unknown design), a revisit whose original is not
+found, a record whose payload fails its digest, a record cut off by the end of its file, and
+the rest of a file warcio cannot read on.
+``python -m store import STORE_PATH FILE…`` runs :func:`import_files` and prints its summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import secrets
+import sys
+import zipfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from scrapy.http import Headers, Request
+from scrapy.responsetypes import responsetypes
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.fetching import META_KIND, META_RECORDED_AT, read_page
+from crawler.sites import UnparseablePage, parse_listing
+from crawler.sites.generic import GenericV1
+from domain.hashing import sha256_hex
+from domain.records import CrawlRecord, WarcSource
+from domain.times import iso_z, parse_iso, utc_now
+from pipelines.chain import ParseArticle, read_article
+from store import Store
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 500
+CAPTURE_TYPES = frozenset({"response", "revisit"})
+CONCURRENT = "warc-concurrent-to"
+MAX_REQUESTS = 10_000  # request records remembered for their Referer (files pair them closely)
+# The payload is read decoded (warcio undoes chunking and content coding), as Scrapy hands a
+# crawl its body: these headers describe the bytes on the wire, not the stored body.
+WIRE_HEADERS = frozenset({b"content-encoding", b"transfer-encoding"})
+
+
+@dataclass
+class ImportCounts:
+    """What an import did."""
+
+    records: int = 0  # response and revisit records read
+    articles: int = 0  # records stored as article pages
+    new_versions: int = 0  # of those, texts the article did not have
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> records
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One captured HTTP response, its payload decoded."""
+
+    url: str
+    fetched_at: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    source: WarcSource
+    digest: str | None = None  # a response's WARC-Payload-Digest, as the file writes it
+    concurrent: tuple[str, ...] = ()  # its WARC-Concurrent-To ids
+    referer: str | None = None  # from its request record
+
+
+@dataclass
+class Original:
+    """What a revisit record may repeat: a payload read earlier in this import."""
+
+    sha256: str
+    status: int
+    headers: list[tuple[str, str]]
+    skipped: str | None = None  # why it was not kept, if it was not
+
+
+def format_counts(counts: ImportCounts) -> str:
+    """``"12 records: 8 articles, 7 new versions, 4 skipped (2 duplicate, 2 status 404)"``."""
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.skipped.items()))
+    skipped = sum(counts.skipped.values())
+    return (
+        f"{counts.records} records: {counts.articles} articles, {counts.new_versions} new "
+        f"versions, {skipped} skipped" + (f" ({reasons})" if reasons else "")
+    )
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[list[tuple[str, IO[bytes]]]]:
+    """The WARC streams of a file: itself, or each WARC member of a WACZ (``archive/``)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as package:
+            names = sorted(
+                name
+                for name in package.namelist()
+                if name.startswith("archive/") and name.endswith((".warc", ".warc.gz"))
+            )
+            streams = [(f"{path}#{name}", package.open(name)) for name in names]
+            try:
+                yield streams
+            finally:
+                for _, stream in streams:
+                    stream.close()
+    else:
+        with path.open("rb") as stream:
+            yield [(str(path), stream)]
+
+
+def concurrent(record: Any) -> tuple[str, ...]:
+    """A record's ``WARC-Concurrent-To`` ids (the field may repeat)."""
+    return tuple(value for key, value in record.rec_headers.headers if key.lower() == CONCURRENT)
+
+
+def linked_ids(record: Any) -> set[str]:
+    """A record's own id and the ids it names concurrent to it."""
+    own = record.rec_headers.get_header("WARC-Record-ID")
+    return {own, *concurrent(record)} - {None}
+
+
+def linked_ids_of(capture: Capture) -> set[str]:
+    """A capture's record id and the ids its record names concurrent to it."""
+    return {capture.source.record_id, *capture.concurrent}
+
+
+def digest_sha256(digest: str | None) -> str | None:
+    """A ``sha256:`` payload digest as hex (base32 as warcio writes it, or base16), or None."""
+    if not digest or not digest.lower().startswith("sha256:"):
+        return None
+    value = digest.split(":", 1)[1]
+    try:
+        if len(value) == 64:
+            return bytes.fromhex(value).hex()
+        return base64.b32decode(value.upper()).hex()
+    except ValueError:
+        return None
+
+
+class Importer:
+    """Reads captures into one store, as one import run (one ``crawls`` row)."""
+
+    def __init__(self, store: Store, parse: ParseArticle | None = None) -> None:
+        self.store = store
+        self.parse = parse
+        self.counts = ImportCounts()
+        # payload digest as written in the file -> the payload it names (for revisits)
+        self.originals: dict[str, Original] = {}
+        self.crawl_id = f"import-{utc_now().replace(':', '')}-{secrets.token_hex(3)}"
+
+    def begin(self, paths: Sequence[Path]) -> None:
+        """Record the import as a run of its own."""
+        software = {"python": sys.version.split()[0]}
+        for package in ("wirearchive", "warcio", "scrapy", "lxml"):
+            try:
+                software[package] = version(package)
+            except PackageNotFoundError:
+                continue
+        self.store.begin_crawl(
+            CrawlRecord(
+                id=self.crawl_id,
+                spider="import",
+                arguments={"files": [str(path) for path in paths]},
+                started_at=utc_now(),
+                software=software,
+            )
+        )
+
+    def finish(self) -> None:
+        """Record the end of the import run with its counts."""
+        stats = {
+            "records": self.counts.records,
+            "articles": self.counts.articles,
+            "new_versions": self.counts.new_versions,
+            "skipped": dict(self.counts.skipped),
+        }
+        self.store.finish_crawl(self.crawl_id, utc_now(), "imported", stats)
+
+    def captures(self, name: str, stream: IO[bytes]) -> Iterator[Capture | str]:
+        """Each capture of a WARC stream, or the reason a record gives none.
+
+        A capture's Referer is its request record's (the one concurrent to it, just before or
+        just after it): a response is handed on once the record after it is read.
+        """
+        records = ArchiveIterator(stream, check_digests=True)
+        pending: Capture | None = None
+        requests: dict[str, str | None] = {}  # request record ids (and theirs) -> Referer
+        try:
+            for record in records:
+                if record.rec_type == "request":
+                    http = record.http_headers
+                    referer = http.get_header("Referer") if http else None
+                    ids = linked_ids(record)
+                    if pending is not None and ids & linked_ids_of(pending):
+                        pending = dataclasses.replace(pending, referer=referer)
+                    if len(requests) > MAX_REQUESTS:
+                        requests.clear()
+                    requests.update(dict.fromkeys(ids, referer))
+                    continue
+                if record.rec_type not in CAPTURE_TYPES:
+                    continue
+                if pending is not None:
+                    yield pending
+                    pending = None
+                self.counts.records += 1
+                item = self.capture(name, records, record)
+                if isinstance(item, str):
+                    yield item
+                    continue
+                known = [requests[i] for i in linked_ids_of(item) if i in requests]
+                pending = dataclasses.replace(item, referer=known[0] if known else None)
+        except Exception as error:  # warcio's errors on a cut-off file have no common base
+            logger.warning("%s: stopped reading (%s)", name, error)
+            if pending is not None:
+                yield pending
+                pending = None
+            yield "file cut off"
+        if pending is not None:
+            yield pending
+
+    def capture(self, name: str, records: ArchiveIterator, record: Any) -> Capture | str:
+        """A record as a capture: its payload (a revisit's original's), status and headers."""
+        headers = record.rec_headers
+        body = record.content_stream().read() if record.rec_type == "response" else b""
+        # warcio knows the offset once the record is read to its end (it reads it)
+        offset = records.get_record_offset()
+        # warcio reads a record cut off by the end of the file without an error (and checks no
+        # digest then): the bytes its length promised and it could not read are the sign
+        if getattr(record.raw_stream, "limit", 0) > 0:
+            return "record cut off"
+        source = WarcSource(name, offset, headers.get_header("WARC-Record-ID") or "")
+        url = headers.get_header("WARC-Target-URI") or ""
+        fetched_at = iso_z(parse_iso(headers.get_header("WARC-Date")))
+        digest = headers.get_header("WARC-Payload-Digest")
+        http = record.http_headers
+        if record.rec_type == "revisit":
+            original = self.originals.get(digest or "")
+            sha = original.sha256 if original else digest_sha256(digest)
+            body = self.store.body(sha) if sha else None
+            if body is None:  # not in the store: skipped as its original was, or never read
+                skipped = original.skipped if original else None
+                return skipped or "revisit without its original"
+            status = int(http.get_statuscode()) if http else original.status if original else 200
+            pairs = list(http.headers) if http else original.headers if original else []
+            return Capture(url, fetched_at, status, pairs, body, source, None, concurrent(record))
+        if http is None:
+            return "no HTTP response"
+        if record.digest_checker.passed is False:
+            return "digest mismatch"
+        status = int(http.get_statuscode())
+        pairs = list(http.headers)
+        if digest:
+            self.originals[digest] = Original(sha256_hex(body), status, pairs)
+        return Capture(url, fetched_at, status, pairs, body, source, digest, concurrent(record))
+
+    def save(self, capture: Capture) -> str | None:
+        """Read a capture as the crawl reads a page, keep it; the reason when it is not kept."""
+        if capture.status != 200:
+            return f"status {capture.status}"
+        sha = sha256_hex(capture.body)
+        if self.store.has_capture(capture.url, sha):
+            return "duplicate"
+        headers = Headers(
+            [(k, v) for k, v in capture.headers if k.lower().encode() not in WIRE_HEADERS]
+        )
+        request = Request(
+            capture.url,
+            headers={"Referer": capture.referer} if capture.referer else None,
+            meta={META_KIND: "article", META_RECORDED_AT: capture.fetched_at},
+        )
+        response_class = responsetypes.from_args(
+            headers=headers, url=capture.url, body=capture.body
+        )
+        response = response_class(
+            url=capture.url, status=200, headers=headers, body=capture.body, request=request
+        )
+        fetch, page = read_page(response, self.crawl_id)
+        if page is None:
+            return fetch.outcome
+        try:
+            record = read_article(fetch, page.text, self.parse)
+        except UnparseablePage:
+            return "not_an_article"
+        if record.page.parser == GenericV1.name and parse_listing(capture.url, page.text).entries:
+            # A crawl reads a section page with the listing parser, never as an article (the
+            # spider knows which is which); a capture does not say, and the generic extractor
+            # would take a section page's teasers for an article: a page the listing parser
+            # reads entries from is a listing, not an article.
+            return "not_an_article"
+        result = self.store.save_imported_article(fetch, record, capture.source)
+        self.counts.articles += 1
+        self.counts.new_versions += result.new_version
+        return None
+
+    def import_file(self, path: Path, progress: TextIO, progress_every: int) -> None:
+        """Every capture of one file (every WARC of a WACZ)."""
+        with _open(path) as streams:
+            for name, stream in streams:
+                for item in self.captures(name, stream):
+                    reason = item if isinstance(item, str) else self.keep(item)
+                    if reason is not None:
+                        self.counts.skipped[reason] += 1
+                        if isinstance(item, Capture) and item.digest in self.originals:
+                            self.originals[item.digest].skipped = reason
+                    if progress_every and self.counts.records % progress_every == 0:
+                        print(f"import: {format_counts(self.counts)}", file=progress, flush=True)
+
+    def keep(self, capture: Capture) -> str | None:
+        """:meth:`save` a capture; a page the parser crashed on is logged and skipped."""
+        try:
+            reason = self.save(capture)
+        except Exception as error:  # a parser bug on one old page must not stop the others
+            logger.warning("Could not import %s (%s): %s", capture.url, capture.source, error)
+            return "failed"
+        return reason
+
+
+def import_files(
+    store: Store,
+    paths: Sequence[Path],
+    parse: ParseArticle | None = None,
+    progress: TextIO = sys.stderr,
+    progress_every: int = PROGRESS_EVERY,
+) -> ImportCounts:
+    """Import every capture of these files into the store as one run; its counts."""
+    importer = Importer(store, parse)
+    importer.begin(paths)
+    try:
+        for path in paths:
+            importer.import_file(path, progress, progress_every)
+    finally:
+        importer.finish()
+    return importer.counts
