@@ -136,6 +136,7 @@ class FetchRecord:
     body_sha256: str | None = None
     redirect_status: int | None = None  # the first redirect's status, when one was followed
     encoding: str | None = None  # the character encoding the page's text was decoded with
+    encoding_errors: int | None = None  # undecodable bytes replaced by U+FFFD (None: not decoded)
 
     def __post_init__(self) -> None:
         """Hash the body once, where the fetch is made: every later user reads this hash."""

@@ -23,7 +23,7 @@ from store.delisting import record_listing_events
 from store.errors import StoreError
 from store.history import History, Reading, SaveResult
 from store.rechecks import due_for_recheck, recheck_candidates
-from store.repository import Repository, open_database, to_json
+from store.repository import Repository, block_rows, open_database, to_json
 from store.schedule import Schedule
 from store.schema import migrate
 
@@ -154,8 +154,9 @@ class Store:
     def save_fetch(self, fetch: FetchRecord) -> int:
         """Save a fetch that produced no article or listing (404, error, failure, unparseable)."""
         check_fetch(fetch, kinds=None, ok=False)
+        compressed = self.repo.compressed_body(fetch)  # before the write lock
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
             if fetch.kind in ARTICLE_KINDS and fetch.outcome in GONE_OUTCOMES:
                 self.history.mark_gone(fetch_id, fetch)
         return fetch_id
@@ -163,8 +164,9 @@ class Store:
     def save_listing(self, fetch: FetchRecord, listing: ListingPage, section: str) -> int:
         """Save a section page or "load more" chunk and the entries it showed."""
         check_fetch(fetch, kinds=LISTING_KINDS, ok=True)
+        compressed = self.repo.compressed_body(fetch)  # before the write lock
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
             self.repo.insert_listing(fetch_id, fetch, listing, section)
         return fetch_id
 
@@ -172,9 +174,12 @@ class Store:
         """Save an article page: its fetch, and a new version if its text is new."""
         check_fetch(fetch, kinds=ARTICLE_KINDS, ok=True)
         check_article(fetch, article)
+        # the slow parts of writing a page are done before the write lock is taken
+        compressed, blocks = self.repo.compressed_body(fetch), block_rows(article)
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
-            return self.history.observe(Reading(fetch_id, fetch, article, "crawl"))
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
+            reading = Reading(fetch_id, fetch, article, "crawl", blocks=blocks)
+            return self.history.observe(reading)
 
     # Reads
 
@@ -250,7 +255,7 @@ class Store:
         what this page read as before. The newest page of an article sets its current version.
         """
         check_article(fetch, article)
-        reading = Reading(fetch_id, fetch, article, "reparse", reparse_id, at)
+        reading = Reading(fetch_id, fetch, article, "reparse", reparse_id, at, block_rows(article))
         with self.db.atomic():
             return self.history.observe(reading).changed
 

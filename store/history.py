@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from domain.records import ArticleRecord, EventKind, FetchRecord
-from store.diff import VersionText, diff_versions
-from store.repository import Repository, to_json
+from store.diff import AlignBudget, VersionText, diff_versions
+from store.repository import BlockRow, Repository, to_json
 
 Cause = Literal["crawl", "reparse"]
 
@@ -106,6 +106,7 @@ class Reading:
     cause: Cause  # crawl: the page was just fetched; reparse: a stored page read again
     reparse_id: int | None = None
     read_at: str | None = None  # when the parser read it (the fetch's time for a crawl)
+    blocks: list[BlockRow] | None = None  # repository.block_rows, made before the lock
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class History:
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
+        self._texts: dict[int, tuple[dict[str, Any], VersionText]] = {}  # of one save
 
     def observe(self, reading: Reading) -> SaveResult:
         """Keep a reading: its article, its text's version (new if the text is), what changed
@@ -149,8 +151,18 @@ class History:
             if reading.cause == "crawl":
                 self._touch(article_pk, row, reading)
         version_id, number, new = self._version_for(article_pk, reading)
-        if new and previous_id is not None:
-            self._record_change(article_pk, version_id, int(previous_id), reading.cause)
+        if new:
+            # one budget bounds every comparison of this save (the write lock is held)
+            budget = AlignBudget()
+            self._texts.clear()
+            try:
+                if previous_id is not None:
+                    self._record_change(
+                        article_pk, version_id, int(previous_id), reading.cause, budget
+                    )
+                self._insert_diffs(article_pk, version_id, budget)
+            finally:
+                self._texts.clear()
         repo.insert_row(
             "observations",
             {
@@ -216,13 +228,17 @@ class History:
         found = self.repo.one(SELECT_NEXT_VERSION, {"article_id": article_pk})
         number = int(found["next"]) if found else 1
         version_id = self.repo.insert_version(
-            article_pk, number, reading.fetch_id, reading.fetch, article
+            article_pk, number, reading.fetch_id, reading.fetch, article, reading.blocks
         )
-        self._insert_diffs(article_pk, version_id)
         return version_id, number, True
 
     def _version_text(self, version_id: int) -> tuple[dict[str, Any], VersionText]:
-        """A stored version's row and its comparable text."""
+        """A stored version's row and its comparable text (read once per save)."""
+        if version_id not in self._texts:
+            self._texts[version_id] = self._read_version_text(version_id)
+        return self._texts[version_id]
+
+    def _read_version_text(self, version_id: int) -> tuple[dict[str, Any], VersionText]:
         repo, ids = self.repo, {"id": version_id}
         row = repo.one(SELECT_VERSION_ROW, ids)
         if row is None:
@@ -246,13 +262,13 @@ class History:
         )
         return row, text
 
-    def _insert_diffs(self, article_pk: int, version_id: int) -> None:
+    def _insert_diffs(self, article_pk: int, version_id: int, budget: AlignBudget) -> None:
         """Compare a new version item by item with version 1 and the DIFF_WINDOW before it."""
-        new_row, new_text = self._version_text(version_id)
         params = {"article_id": article_pk, "id": version_id, "window": DIFF_WINDOW}
         for other in self.repo.all(SELECT_OTHER_VERSIONS, params):
+            new_row, new_text = self._version_text(version_id)
             old_row, old_text = self._version_text(int(other["id"]))
-            diff = diff_versions(old_text, new_text)
+            diff = diff_versions(old_text, new_text, budget)
             self.repo.insert_rows(
                 "version_diffs",
                 (
@@ -270,7 +286,7 @@ class History:
             )
 
     def _record_change(
-        self, article_pk: int, version_id: int, previous_id: int, cause: Cause
+        self, article_pk: int, version_id: int, previous_id: int, cause: Cause, budget: AlignBudget
     ) -> None:
         """Keep what changed from the version a new one replaced.
 
@@ -284,7 +300,7 @@ class History:
         last = self.repo.one(LAST_CLAIMED_MODIFIED, at)
         if last is not None:
             old_text = dataclasses.replace(old_text, modified_at=last["modified_at"])
-        diff = diff_versions(old_text, new_text)
+        diff = diff_versions(old_text, new_text, budget)
         silent = diff.silent_edit and cause == "crawl"
         paragraphs = diff.counts("paragraph")
         summary = {

@@ -365,6 +365,12 @@ def test_a_stray_byte_is_replaced_and_counted_through_the_crawl(hostile: FaultCr
     assert (fetch["outcome"], fetch["encoding"]) == ("ok", "utf-8+replace")
     sent = FIXTURES[STRAY_BYTE].body().count(b"Angola's government said")
     assert hostile.stats["fetch/encoding_errors"] == sent
+    assert fetch["encoding_errors"] == sent  # recorded on the fetch, in the store
+    ok_fetches = hostile.db.query(
+        "select encoding_errors from fetches where outcome = 'ok' and requested_url not like :u",
+        {"u": f"%{STRAY_BYTE}%"},
+    )
+    assert {row["encoding_errors"] for row in ok_fetches} == {0}
     (version,) = hostile.db.query(
         "select v.body_text from version_text v join articles a on a.current_version_id = v.id "
         "where a.article_id = :id",
