@@ -25,6 +25,8 @@ RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
 CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politeness)
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
+STORE_QUICK_CHECK = True  # read by crawler.commands.crawl.check_store
+STORE_WRITER_TIMEOUT = 120.0  # read by pipelines.storage.StoragePipeline
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -73,6 +75,16 @@ PROJECT_SETTINGS: dict[str, str] = {
         "the most listing pages a crawl reads, the section page included (`0`: no bound); an "
         'endless "load more" chain stops there with a warning; `-a max_pages` applies when '
         "smaller"
+    ),
+    "STORE_QUICK_CHECK": (
+        "check the store with `PRAGMA quick_check` before crawling (it reads the whole file, "
+        "about a second per 100 MB; `False` skips it for a huge store): a damaged store is a "
+        "one-line error (exit status 2) before anything is fetched"
+    ),
+    "STORE_WRITER_TIMEOUT": (
+        "the longest the crawl waits, in seconds, for the store's writer process to answer one "
+        "write (a lock held elsewhere, a hung process); past it the writer is stopped and the "
+        "crawl ends (`store_timeout`, exit status 8)"
     ),
 }
 

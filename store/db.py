@@ -21,11 +21,12 @@ from domain.records import ArticleRecord, CrawlRecord, FetchRecord, PlacedBlock
 from store import blockdata, export, summary
 from store.delisting import record_listing_events
 from store.errors import StoreError
+from store.health import quick_check, read_only_reason, read_only_uri
 from store.history import History, Reading, SaveResult
 from store.rechecks import due_for_recheck, recheck_candidates
 from store.repository import Repository, block_rows, open_database, to_json
 from store.schedule import Schedule
-from store.schema import migrate
+from store.schema import SCHEMA_VERSION, migrate, schema_version
 
 __all__ = ["SaveResult", "Store"]
 
@@ -74,24 +75,51 @@ class Store:
     goes through the methods below, each one transaction.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        """Open the store at ``path``, creating the file (and its folders) or migrating it."""
+    def __init__(self, path: str | Path, *, check: bool = False, read_only: bool = False) -> None:
+        """Open the store at ``path``, creating the file (and its folders) or migrating it.
+
+        ``check`` runs ``PRAGMA quick_check`` first (:class:`store.health.DamagedStore`);
+        a file or folder that cannot be written is a :class:`StoreError` at once, unless
+        ``read_only``: the file is then opened for reading only, and must be of the current
+        schema (it cannot be migrated).
+        """
         file = Path(path)
+        if read_only:
+            if not file.is_file():
+                raise StoreError(f"no store at {file}")
+            self._open(file, check, uri=read_only_uri(file))
+            return
+        problem = read_only_reason(file)
+        if problem is not None:
+            raise StoreError(f"cannot write to the store: {problem}")
         file.parent.mkdir(parents=True, exist_ok=True)
-        self._open(file)
+        self._open(file, check)
 
     @classmethod
     def memory(cls) -> Store:
         """An in-memory store, for tests."""
         store = cls.__new__(cls)
-        store._open(None)
+        store._open(None, check=False)
         return store
 
-    def _open(self, path: Path | None) -> None:
-        """Open the database and bring its schema up to date."""
+    def _open(self, path: Path | None, check: bool, uri: str | None = None) -> None:
+        """Open the database, check it if asked, and bring its schema up to date (a read-only
+        one, opened by ``uri``, must be up to date)."""
         self.path = path
-        self.db = open_database(path)
-        migrate(self.db)
+        self.db = open_database(path, uri)
+        try:
+            if check:
+                quick_check(self.db.conn, path)
+            if uri is None:
+                migrate(self.db)
+            elif (found := schema_version(self.db)) != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} is read-only and has schema version {found}, not "
+                    f"{SCHEMA_VERSION}: open it once where it can be written, to migrate it"
+                )
+        except BaseException:
+            self.db.close()
+            raise
         self.repo = Repository(self.db)
         self.history = History(self.repo)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -121,12 +122,16 @@ class ImmediateDatabase(Database):
                 raise
 
 
-def open_database(path: Path | None) -> ImmediateDatabase:
-    """The file at ``path`` (in memory for None) with foreign keys, a busy timeout and WAL."""
-    db = ImmediateDatabase(memory=True) if path is None else ImmediateDatabase(path)
+def open_database(path: Path | None, uri: str | None = None) -> ImmediateDatabase:
+    """The file at ``path`` (in memory for None) with foreign keys, a busy timeout and WAL;
+    opened by ``uri`` instead when given (read-only: the file is left as it is)."""
+    if uri is not None:
+        db = ImmediateDatabase(sqlite3.connect(uri, uri=True))
+    else:
+        db = ImmediateDatabase(memory=True) if path is None else ImmediateDatabase(path)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if path is not None:
+    if path is not None and uri is None:
         db.enable_wal()
         # In WAL mode, NORMAL syncs at checkpoints instead of at every commit: a crash of the
         # crawler loses nothing, a power cut may lose the last commits, never consistency.

@@ -56,6 +56,7 @@ EXIT_CODES: dict[str, int] = {
     "store_full": 4,  # the disk or STORE_MAX_PAGES is full: earlier items are kept
     "store_error": 5,  # any other failed write to the store
     "layout_unrecognized": 6,  # the section page showed no article the parser recognizes
+    "store_timeout": 8,  # the store's writer did not answer within STORE_WRITER_TIMEOUT
     # 7 (EXIT_OTHER): any other finish reason (a Scrapy CLOSESPIDER_* limit, a cancelled crawl)
 }
 
@@ -92,13 +93,15 @@ class QuietNetworkErrors(logging.Filter):
         return True
 
 
-def check_store(path: str) -> None:
-    """Open (create, migrate) the store at ``path`` once before crawling, so that a path that
-    cannot hold one is a one-line error now rather than tracebacks from the writer process."""
+def check_store(path: str, quick_check: bool = True) -> None:
+    """Open (create, migrate) the store at ``path`` once before crawling — checked with
+    ``PRAGMA quick_check`` unless not ``quick_check`` — so that a path that cannot hold one (a
+    folder, a read-only file or folder, a damaged file) is a one-line error now rather than
+    tracebacks from the writer process."""
     if Path(path).is_dir():
         raise UsageError(f"STORE_PATH: {path} is a folder; name a file, e.g. {path}/wire.db")
     try:
-        Store(path).close()
+        Store(path, check=quick_check).close()
     except (OSError, sqlite3.Error, StoreError) as error:
         raise UsageError(f"STORE_PATH: cannot open a store at {path}: {error}") from None
 
@@ -133,7 +136,7 @@ class Command(ScrapyCrawl):
         contact_error = contact_usage_error(self.settings)
         if contact_error:
             raise UsageError(contact_error)
-        check_store(self.settings.get("STORE_PATH"))
+        check_store(self.settings.get("STORE_PATH"), self.settings.getbool("STORE_QUICK_CHECK"))
         crawler = self.crawler_process.create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
