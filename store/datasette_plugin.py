@@ -6,9 +6,10 @@ Registered by the package's ``datasette`` entry point (``pyproject.toml``), so `
 * ``wire_snippet(q, text, ...)``: the words of the search ``q`` shown in context, marked
   ``[`` ``]``, from the first text that holds one. FTS5's own ``snippet()`` and ``highlight()``
   take time that grows faster than the document, in C: on one article of 20,000 paragraphs
-  with the word in each they took 21 s and 13 s, and Datasette's time limit cannot stop them — the limit is a progress handler,
-  which SQLite calls between virtual-machine steps, and an FTS5 auxiliary function runs as one
-  step (measured: 320 calls in 20 s, all while the row was read). This one finds the first
+  with the word in each they took 21 s and 13 s, and Datasette's time limit cannot stop
+  them: the limit is a progress handler, which SQLite calls between virtual-machine steps, and
+  an FTS5 auxiliary function runs as one step (measured: 320 calls in 20 s, all while the row
+  was read). This one finds the first
   match with one regular-expression scan (linear in the text; written here because SQLite and
   Datasette have none that is bounded) and reads no more than it shows.
   Every query of the project's metadata is then bounded by Datasette's own progress handler
