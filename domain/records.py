@@ -71,7 +71,9 @@ FETCH_OUTCOMES: dict[FetchOutcome, OutcomeMeaning] = {
     ),
     "unparseable": OutcomeMeaning(
         "a 2xx HTML page the parser refused: no `div.article` with the URL's id, no title, no "
-        "body text (an empty page, a ban or captcha page), or no encoding reads it",
+        "body text (an empty page, a ban or captcha page), no encoding reads it, nested deeper "
+        "than the HTML parser reads, or more than 250,000 tags (refused before parsing: its "
+        "tree would take more memory than a crawl may use)",
         "the fetch and body, to re-parse later",
     ),
     "redirected_away": OutcomeMeaning(
