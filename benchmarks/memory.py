@@ -43,15 +43,23 @@ def elements(count: int) -> str:
     return "<i>x</i>" * count if count <= 1_500_000 else "<p>" * count
 
 
-def faults(count: int) -> dict[str, list[dict[str, object]]]:
-    """The fault rule that grows the article page by ``count`` elements."""
-    return {PAGE_PATH: [{"replace": [[ANCHOR, ANCHOR + elements(count)]]}]}
+def one_paragraph(megabytes: float) -> str:
+    """One paragraph of words, ``megabytes`` long: a page at the limit with few tags."""
+    words = "The ministry said the talks would go on next week. "
+    return "<p>" + words * int(megabytes * 1e6 / len(words)) + "</p>"
 
 
-def crawl(count: int, folder: Path) -> dict[str, object]:
+def faults(count: int, text_mb: float = 0) -> dict[str, list[dict[str, object]]]:
+    """The fault rule that grows the article page by ``count`` elements (or, with
+    ``text_mb``, by one paragraph that long)."""
+    grown = one_paragraph(text_mb) if text_mb else elements(count)
+    return {PAGE_PATH: [{"replace": [[ANCHOR, ANCHOR + grown]]}]}
+
+
+def crawl(count: int, folder: Path, text_mb: float = 0) -> dict[str, object]:
     """Crawl the section with one grown page; the crawl's figures and that page's fetch."""
-    store = folder / f"memory-{count}.db"
-    with serve_fixture_set(AFRICA, faults(count)) as port:
+    store = folder / f"memory-{count}-{text_mb}.db"
+    with serve_fixture_set(AFRICA, faults(count, text_mb)) as port:
         command = [
             sys.executable, "-m", "scrapy", "runspider", str(LOCAL_SPIDER),
             "-a", f"section_url=http://127.0.0.1:{port}/africa/", "-a", "recheck=none",
@@ -78,7 +86,7 @@ def crawl(count: int, folder: Path) -> dict[str, object]:
         db.close()
     outcome, error, size = row if row else ("(no fetch)", None, None)
     return {
-        "elements": count,
+        "elements": f"one paragraph of {text_mb:g} MB" if text_mb else f"{count:,} elements",
         "crawl_rss_mb": mark["rss_kb"] / 1024,
         "writer_rss_mb": mark["writer_rss_kb"] / 1024,
         "outcome": outcome,
@@ -98,7 +106,7 @@ def describe(result: dict[str, object]) -> str:
     """One line of figures."""
     error = f" ({result['error']})" if result["error"] else ""
     return (
-        f"{result['elements']:>9,} elements ({result['page_mb']:.1f} MB page): peak RSS "
+        f"{result['elements']} ({result['page_mb']:.1f} MB page): peak RSS "
         f"{result['crawl_rss_mb']:.0f} MB crawl process, {result['writer_rss_mb']:.0f} MB "
         f"writer; the page: {result['outcome']}{error}; crawl {result['reason']}"
     )
@@ -107,11 +115,17 @@ def describe(result: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line: crawl with each count and print its line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--elements", type=int, nargs="+", default=list(DEFAULT_COUNTS))
+    parser.add_argument("--elements", type=int, nargs="*", default=list(DEFAULT_COUNTS))
+    parser.add_argument(
+        "--text-mb", type=float, nargs="*", default=[15.0], metavar="MB",
+        help="also pages grown by one paragraph of MB megabytes (default 15; none: skip)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
         for count in args.elements:
             print(describe(crawl(count, Path(folder))), flush=True)
+        for text_mb in args.text_mb:
+            print(describe(crawl(0, Path(folder), text_mb)), flush=True)
     return 0
 
 

@@ -18,6 +18,9 @@ on the child's stdin (requests) and stdout (replies), one reply per request, in 
 The child ignores SIGINT (Ctrl-C stops the crawl, which then finishes its writes and closes
 the pipe) and ends when its stdin closes — also when the crawl process is killed, after the
 request it is running (each write is one transaction, so a killed crawl leaves whole items).
+A request the child does not answer within the client's ``timeout`` (a lock held elsewhere for
+longer, a hung process) raises :class:`WriterTimeout`; the child is then killed, which rolls
+its open transaction back whole.
 """
 
 from __future__ import annotations
