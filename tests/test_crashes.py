@@ -231,11 +231,17 @@ def writer_pid(crawl: subprocess.Popen[str]) -> int | None:
 
 
 def stored_fetches(store: Path) -> int:
-    """How many fetches the store holds (0 while it has no table yet)."""
+    """How many fetches the store holds (0 while it has no file or table yet), read without
+    creating the file or keeping it open (an open read would block the crawl's switch to WAL)."""
+    if not store.exists():
+        return 0
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
-        return int(next(Database(store).query("select count(*) as n from fetches"))["n"])
+        return int(db.execute("select count(*) from fetches").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+    finally:
+        db.close()
 
 
 def test_a_writer_that_stops_answering_mid_crawl_stops_the_crawl(tmp_path: Path) -> None:
@@ -243,7 +249,8 @@ def test_a_writer_that_stops_answering_mid_crawl_stops_the_crawl(tmp_path: Path)
     with serve_fixture_set(AFRICA, slow_articles(0.5)) as port:
         crawl = start_local_crawl(tmp_path, port, "STORE_WRITER_TIMEOUT=2")
         try:
-            wait_for(lambda: stored_fetches(store) >= 3, timeout=120)
+            wait_for(lambda: crawl.poll() is not None or stored_fetches(store) >= 3, timeout=120)
+            assert crawl.poll() is None, crawl.communicate()[1][-3000:]
             pid = writer_pid(crawl)
             assert pid is not None
             os.kill(pid, signal.SIGSTOP)  # the writer hangs: alive, never answering
