@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.diffs import DEFAULT_SIZES, measure  # noqa: E402
 from benchmarks.generate import (  # noqa: E402
     DEFAULT_SEED,
     GENERATOR_VERSION,
@@ -88,6 +89,7 @@ class Plan:
     sample: int
     seed: int
     workdir: Path
+    diff_paragraphs: tuple[int, ...] = DEFAULT_SIZES
 
 
 # -- running things --------------------------------------------------------------------------
@@ -479,6 +481,31 @@ def index_figure(site: Path) -> Figure:
     )
 
 
+def lock_figures(plan: Plan) -> list[Figure]:
+    """The longest write-lock hold when an article comes back with every paragraph rewritten
+    (``benchmarks/diffs.py``), for each size."""
+    figures = []
+    folder = plan.workdir / "diffs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for paragraphs in plan.diff_paragraphs:
+        fresh(folder / f"diff-{paragraphs}.db")
+        result = measure(paragraphs, folder)
+        longest = float(str(result["longest_lock_s"]))
+        aligned = "too large to align" if result["too_large"] else "aligned"
+        figures.append(
+            Figure(
+                f"longest write-lock hold, {paragraphs:,} paragraphs all rewritten "
+                f"({int(str(result['page_bytes'])) / 1e6:.1f} MB page; body {aligned})",
+                f"{longest:.3f} s",
+                "",
+                None,
+                "<= 1 s",
+                longest <= 1.0,
+            )
+        )
+    return figures
+
+
 # -- the table -------------------------------------------------------------------------------
 
 
@@ -519,8 +546,10 @@ def run(plan: Plan) -> list[Figure]:
     read_lines = store_read_figures(plan, big_store, small_store)
     print("  import", file=sys.stderr)
     imported = import_figure(plan, big_store, crawl_rate)
+    print("  write lock: versions with every paragraph rewritten", file=sys.stderr)
+    lock_lines = lock_figures(plan)
     return [*crawl_lines[:1], *parser_lines, *crawl_lines[1:3], recrawl, *read_lines,
-            crawl_lines[3], imported, crawl_lines[4], *figures]  # fmt: skip
+            crawl_lines[3], imported, crawl_lines[4], *lock_lines, *figures]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -532,10 +561,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=200, help="pages for in-process timings")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument(
+        "--diff-paragraphs",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_SIZES),
+        metavar="N",
+        help="paragraphs of the rewritten versions timed under the write lock (default "
+        f"{' '.join(map(str, DEFAULT_SIZES))})",
+    )
     args = parser.parse_args(argv)
     articles = 20000 if args.large else args.articles
     plan = Plan(articles, args.repeat, min(args.sample, articles), args.seed,
-                args.workdir.resolve())  # fmt: skip
+                args.workdir.resolve(), tuple(args.diff_paragraphs))  # fmt: skip
     print(f"benchmarks: N={articles}, {args.repeat} runs each (median)", file=sys.stderr)
     started = time.perf_counter()
     figures = run(plan)

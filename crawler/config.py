@@ -71,6 +71,33 @@ def _folder(settings: BaseSettings, name: str) -> str | None:
     return None
 
 
+def _output_folder(settings: BaseSettings, name: str) -> str | None:
+    value = settings.get(name)
+    if value and Path(str(value)).expanduser().is_file():
+        return "is a file: name a folder to write into"
+    return None
+
+
+def _bytes(settings: BaseSettings, name: str) -> str | None:
+    try:
+        size = settings.getint(name)
+    except (TypeError, ValueError):
+        return "not a whole number of bytes"
+    if size <= 0:
+        return "must be a number of bytes, 1 or more"
+    return None
+
+
+def _timeout(settings: BaseSettings, name: str) -> str | None:
+    try:
+        seconds = settings.getfloat(name)
+    except (TypeError, ValueError):
+        return "not a number of seconds"
+    if not math.isfinite(seconds) or seconds <= 0:
+        return "must be a number of seconds, more than 0"
+    return None
+
+
 def _boolean(settings: BaseSettings, name: str) -> str | None:
     try:
         settings.getbool(name)
@@ -139,6 +166,9 @@ KIND_CHECKS: dict[str, Check] = {
     "file": _file,
     "fixture set": _fixture_set,
     "folder": _folder,
+    "output folder": _output_folder,
+    "bytes": _bytes,
+    "timeout": _timeout,
     "boolean": _boolean,
     "hosts": _hosts,
     "schedule": _schedule,

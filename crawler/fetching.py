@@ -407,7 +407,8 @@ def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, DecodedPa
 
     The record's outcome says why there is no page: ``data_loss`` (cut short), ``not_html``
     (a PDF, an image, ...) or ``unparseable`` (no encoding reads it). The record's
-    ``encoding`` is the page's (``utf-8+replace`` when undecodable bytes were replaced).
+    ``encoding`` is the page's (``utf-8+replace`` when undecodable bytes were replaced), its
+    ``encoding_errors`` how many bytes were replaced.
     """
     if not is_html(response):
         incomplete = cut_short(response, None)
@@ -426,9 +427,13 @@ def read_page(response: Response, crawl_id: str) -> tuple[FetchRecord, DecodedPa
     incomplete = cut_short(response, page.text)
     if incomplete:
         fetch = fetch_from_response(response, crawl_id, "data_loss", incomplete)
-        return dataclasses.replace(fetch, encoding=page.encoding), None
-    fetch = fetch_from_response(response, crawl_id)
-    return dataclasses.replace(fetch, encoding=page.encoding), page
+        return decoded_with(fetch, page), None
+    return decoded_with(fetch_from_response(response, crawl_id), page), page
+
+
+def decoded_with(fetch: FetchRecord, page: DecodedPage) -> FetchRecord:
+    """The fetch record with how its page was decoded: the encoding and the replaced bytes."""
+    return dataclasses.replace(fetch, encoding=page.encoding, encoding_errors=page.replaced)
 
 
 def refused_page(fetch: FetchRecord, reason: str) -> FetchRecord:

@@ -27,6 +27,8 @@ CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politen
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
 WARC_DIR: str | None = None  # read by store.Store.begin_crawl (store/warc_capture.py)
 WARC_MAX_SIZE = 1_000_000_000
+STORE_QUICK_CHECK = True  # read by crawler.commands.crawl.check_store
+STORE_WRITER_TIMEOUT = 120.0  # read by pipelines.storage.StoragePipeline
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -84,6 +86,16 @@ PROJECT_SETTINGS: dict[str, str] = {
         "each opened by a `warcinfo` record; see *Web archives*); none: no capture"
     ),
     "WARC_MAX_SIZE": ("the bytes a WARC file of `WARC_DIR` grows to before the next one is begun"),
+    "STORE_QUICK_CHECK": (
+        "check the store with `PRAGMA quick_check` before crawling (it reads the whole file, "
+        "about a second per 100 MB; `False` skips it for a huge store): a damaged store is a "
+        "one-line error (exit status 2) before anything is fetched"
+    ),
+    "STORE_WRITER_TIMEOUT": (
+        "the longest the crawl waits, in seconds, for the store's writer process to answer one "
+        "write (a lock held elsewhere, a hung process); past it the writer is stopped and the "
+        "crawl ends (`store_timeout`, exit status 8)"
+    ),
 }
 
 # The kind of value each project setting takes: crawler.config checks every one of them,
@@ -101,6 +113,10 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "CONTACT": "contact",
     "STORE_MAX_PAGES": "count",
     "MAX_LISTING_PAGES": "count",
+    "WARC_DIR": "output folder",
+    "WARC_MAX_SIZE": "bytes",
+    "STORE_QUICK_CHECK": "boolean",
+    "STORE_WRITER_TIMEOUT": "timeout",
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.

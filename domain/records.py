@@ -73,7 +73,9 @@ FETCH_OUTCOMES: dict[FetchOutcome, OutcomeMeaning] = {
         "a 2xx HTML page refused: the platform parser found no `div.article` with the URL's id, "
         "no title or no body text, or no parser recognizes the page and the generic extractor "
         "finds no article on it (an empty page, a ban, captcha or login page, a headline alone "
-        "— see *Pages of other sites*), or no encoding reads it",
+        "— see *Pages of other sites*), or no encoding reads it, or it is nested deeper than "
+        "the HTML parser reads, or has more than 250,000 tags (refused before parsing: its "
+        "tree would take more memory than a crawl may use)",
         "the fetch and body, to re-parse later",
     ),
     "redirected_away": OutcomeMeaning(
@@ -138,6 +140,7 @@ class FetchRecord:
     body_sha256: str | None = None
     redirect_status: int | None = None  # the first redirect's status, when one was followed
     encoding: str | None = None  # the character encoding the page's text was decoded with
+    encoding_errors: int | None = None  # undecodable bytes replaced by U+FFFD (None: not decoded)
 
     def __post_init__(self) -> None:
         """Hash the body once, where the fetch is made: every later user reads this hash."""

@@ -7,7 +7,8 @@ order the items arrive — so
 compressing bodies and SQLite's own work run on another core while the crawl downloads and
 parses the next pages.
 A failed write is never logged-and-ignored: the crawl stops with the reason ``store_full``
-(the disk, or ``STORE_MAX_PAGES``, is full) or ``store_error`` (any other failed write), and
+(the disk, or ``STORE_MAX_PAGES``, is full), ``store_timeout`` (the writer did not answer
+within ``STORE_WRITER_TIMEOUT``: it is stopped) or ``store_error`` (any other failed write), and
 the item is dropped with a counter. Each item is one transaction, so a failed one leaves
 nothing behind and the earlier ones intact.
 """
@@ -30,7 +31,7 @@ from domain.records import CrawlRecord
 from domain.times import utc_now
 from store import SaveResult, StoreError, format_summary
 from store.protocol import AsyncStoreWriter
-from store.writer import WriterClient, WriterError
+from store.writer import WriterClient, WriterError, WriterTimeout
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -73,6 +74,13 @@ def is_full(error: Exception) -> bool:
     return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
 
 
+def failure_reason(error: Exception) -> str:
+    """The finish reason of a crawl stopped by this failed write."""
+    if isinstance(error, WriterTimeout):
+        return "store_timeout"
+    return "store_full" if is_full(error) else "store_error"
+
+
 class StoragePipeline:
     """Writes every item to the SQLite store at ``STORE_PATH``, through the writer process."""
 
@@ -81,23 +89,24 @@ class StoragePipeline:
         self.path = crawler.settings.get("STORE_PATH")
         self.print_summary = crawler.settings.getbool("STORE_SUMMARY", True)
         self.max_pages = crawler.settings.getint("STORE_MAX_PAGES")
+        self.timeout = crawler.settings.getfloat("STORE_WRITER_TIMEOUT") or None
         self.writer: WriterClient | None = None
         self.stopping = False
+        self.failed_to_open: tuple[str, Exception] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
         """Built by Scrapy; finishes the crawl record when the spider closes."""
         pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     async def open_spider(self) -> None:
-        """Start the writer process, open the store and record the crawl's start."""
+        """Start the writer process, open the store and record the crawl's start; a store that
+        fails or does not answer stops the crawl before anything is fetched."""
         spider = self.crawler.spider
-        assert spider is not None
-        self.writer = writer = await WriterClient.start(self.path)
-        if self.max_pages:
-            await writer.limit_pages(self.max_pages)
+        assert spider is not None and self.crawler.stats is not None
         settings = {key: self.crawler.settings.get(key) for key in RECORDED_SETTINGS}
         arguments = {
             key: str(value)
@@ -114,7 +123,16 @@ class StoragePipeline:
             software=software_versions(),
             settings=settings,
         )
-        await writer.begin_crawl(crawl)
+        try:
+            self.writer = writer = await WriterClient.start(self.path, timeout=self.timeout)
+            if self.max_pages:
+                await writer.limit_pages(self.max_pages)
+            await writer.begin_crawl(crawl)
+        except (sqlite3.Error, StoreError, WriterError) as error:
+            reason = failure_reason(error)
+            self.crawler.stats.inc_value(f"store/error/{reason}")
+            self.failed_to_open = (reason, error)  # stopped once the spider is open
+            return
         logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
 
     @staticmethod
@@ -147,7 +165,7 @@ class StoragePipeline:
         try:
             saved = await self.save(self.writer, adapter)
         except (sqlite3.Error, StoreError, WriterError) as error:
-            reason = "store_full" if is_full(error) else "store_error"
+            reason = failure_reason(error)
             stats.inc_value(f"store/error/{reason}")
             self.stop(reason, error)
             raise DropItem(f"store write failed: {error}") from error
@@ -179,6 +197,12 @@ class StoragePipeline:
             except (sqlite3.Error, WriterError) as again:
                 logger.error("Could not record the crawl's end in %s: %s", self.path, again)
 
+    def spider_opened(self, spider: Any) -> None:
+        """Stop a crawl whose store failed to open (the engine cannot close a spider that is
+        still opening)."""
+        if self.failed_to_open is not None:
+            self.stop(*self.failed_to_open)
+
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Record the crawl's end, why it ended and its stats; print the summary."""
         writer, self.writer = self.writer, None
@@ -190,15 +214,25 @@ class StoragePipeline:
                      for k, v in stats.get_stats().items()}  # fmt: skip
         run = crawl_id(self.crawler)
         try:
+            if writer.stalled:  # stopped: its last write was rolled back, nothing more is sent
+                logger.error(
+                    "The end of crawl %s is not recorded in %s: its writer was stopped", run,
+                    self.path,
+                )  # fmt: skip
+                return
             await self._finish_crawl(writer, run, reason, all_stats)
             if self.print_summary:
-                summary = await writer.summary(run)
-                print(format_summary(summary, self.path), flush=True)
+                try:
+                    summary = await writer.summary(run)
+                except (sqlite3.Error, StoreError, WriterError) as error:
+                    logger.error("Could not read the summary of %s: %s", self.path, error)
+                else:
+                    print(format_summary(summary, self.path), flush=True)
         finally:
             # after the crawl's last store calls (its end, the summary), before the writer exits
             peak = writer.peak_rss_kb()
             if peak is not None:
                 stats.set_value(STAT_WRITER_PEAK_RSS, peak)
             status = await writer.close()
-            if status != 0:
+            if status != 0 and not writer.stalled:
                 logger.error("The store writer process exited with status %s", status)

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from domain.times import iso_z, parse_iso
 from store.db import Store
 from store.errors import StoreError
+from store.health import read_only_reason, read_only_uri
 from store.metadata import metadata_json
 from store.schema import schema_version
 from store.summary import format_summary
@@ -37,21 +38,27 @@ class CommandError(Exception):
     """A problem to report to the user as ``error: <message>``."""
 
 
-def open_store(path: str) -> Store:
-    """Open an existing store, or explain why it cannot be opened."""
+def open_store(path: str, check: bool = True, writing: bool = False) -> Store:
+    """Open an existing store, or explain why it cannot be opened.
+
+    ``PRAGMA quick_check`` first, unless not ``check``: a damaged store is an error before
+    anything is read. A store that cannot be written is an error for a ``writing`` command and
+    opened read-only for any other (a store on read-only media can be read and served).
+    """
     file = Path(path)
     if not file.is_file():
         raise CommandError(f"no store at {path}")
+    read_only = read_only_reason(file) is not None
     try:
-        with Database(file) as db:
+        with Database(sqlite3.connect(read_only_uri(file), uri=True)) as db:
             version = schema_version(db)
     except sqlite3.DatabaseError as error:
         raise CommandError(f"{path} is not a store: {error}") from error
     if version == 0:
         raise CommandError(f"{path} is not a store (it has no store schema)")
     try:
-        return Store(file)
-    except (sqlite3.DatabaseError, RuntimeError) as error:
+        return Store(file, check=check, read_only=read_only and not writing)
+    except (sqlite3.DatabaseError, RuntimeError, StoreError) as error:
         raise CommandError(f"cannot open {path}: {error}") from error
 
 
@@ -75,7 +82,7 @@ def command_export(args: argparse.Namespace) -> int:
         return command_export_warc(args)
     if args.output or args.url or args.since:
         raise CommandError("-o, --url and --since go with --format warc or wacz")
-    with open_store(args.store) as store:
+    with open_store(args.store, args.check) as store:
         lines = store.export_version_lines() if args.all_versions else store.export_article_lines()
         write_lines(lines)
     return 0
@@ -95,7 +102,7 @@ def command_export_warc(args: argparse.Namespace) -> int:
             raise CommandError(f"--since {args.since!r} is not an ISO 8601 time") from error
     selection = Selection(tuple(args.url or ()), since, args.all_versions)
     output = Path(args.output)
-    with open_store(args.store) as store:
+    with open_store(args.store, args.check) as store:
         try:
             counts = export_file(store.db, output, args.format, selection, Path(args.store).stem)
         except OSError as error:
@@ -110,7 +117,7 @@ def command_export_warc(args: argparse.Namespace) -> int:
 
 def command_summary(args: argparse.Namespace) -> int:
     """Print the store's counts and the command to browse it."""
-    with open_store(args.store) as store:
+    with open_store(args.store, args.check) as store:
         try:
             summary = store.summary(args.crawl)
         except StoreError as error:
@@ -125,7 +132,7 @@ def command_reparse(args: argparse.Namespace) -> int:
 
     if args.progress_every < 0:
         raise CommandError("--progress-every must be 0 or more")
-    with open_store(args.store) as store:
+    with open_store(args.store, args.check, writing=True) as store:
         counts = reparse_store(store, progress_every=args.progress_every)
     write_lines([f"Re-parsed {args.store}: {format_counts(counts)}"])
     return 0
@@ -142,7 +149,10 @@ def command_import(args: argparse.Namespace) -> int:
     if args.progress_every < 0:
         raise CommandError("--progress-every must be 0 or more")
     # a store to be: the archive's history may come before any crawl
-    store = open_store(args.store) if Path(args.store).exists() else Store(args.store)
+    if Path(args.store).exists():
+        store = open_store(args.store, args.check, writing=True)
+    else:
+        store = Store(args.store)
     with store:
         counts = import_files(store, paths, progress_every=args.progress_every)
     write_lines([f"Imported into {args.store}: {format_counts(counts)}"])
@@ -150,15 +160,21 @@ def command_import(args: argparse.Namespace) -> int:
 
 
 def datasette_command(
-    store_path: str, metadata_path: str, host: str, port: int, options: Sequence[str]
+    store_path: str,
+    metadata_path: str,
+    host: str,
+    port: int,
+    options: Sequence[str],
+    immutable: bool = False,
 ) -> list[str]:
-    """The command that serves a store read-only with its metadata."""
+    """The command that serves a store read-only with its metadata (in Datasette's immutable
+    mode when the file cannot be written: a store on read-only media)."""
     return [
         sys.executable,
         "-m",
         "datasette",
         "serve",
-        store_path,
+        *(["--immutable", store_path] if immutable else [store_path]),
         "--metadata",
         metadata_path,
         "--host",
@@ -171,12 +187,19 @@ def datasette_command(
 
 def command_serve(args: argparse.Namespace) -> int:
     """Run Datasette on the store with its metadata, until interrupted."""
-    open_store(args.store).close()  # refuse a missing file or a non-store before serving
+    # refuse a missing, damaged or non-store file before serving
+    open_store(args.store, args.check).close()
+    immutable = read_only_reason(Path(args.store)) is not None
     with tempfile.TemporaryDirectory(prefix="store-metadata-") as folder:
         metadata_path = Path(folder) / "metadata.json"
         metadata_path.write_text(metadata_json(args.store), encoding="utf-8")
         command = datasette_command(
-            args.store, str(metadata_path), args.host, args.port, args.datasette_options
+            args.store,
+            str(metadata_path),
+            args.host,
+            args.port,
+            args.datasette_options,
+            immutable,
         )
         server = subprocess.Popen(command)
         # SIGTERM (a service manager, ``kill``) stops Datasette as Ctrl-C does: passed on to
@@ -216,6 +239,17 @@ def add_command(
     parser.add_argument("store", metavar="STORE_PATH", help="the store's SQLite file")
     parser.set_defaults(handler=handler)
     return parser
+
+
+def add_check_option(parser: argparse.ArgumentParser) -> None:
+    """``--skip-check``: open a store without ``PRAGMA quick_check`` (a huge one)."""
+    parser.add_argument(
+        "--skip-check",
+        dest="check",
+        action="store_false",
+        help="do not run PRAGMA quick_check on the store first (it reads the whole file: "
+        "about a second per 100 MB)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="report progress on stderr every N records (0: never; default 500)",
     )
+    for checked in (export, summary, serve, reparse, imports):
+        add_check_option(checked)
     add_command(
         commands,
         "metadata",
@@ -312,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.handler(args)
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as error:  # a file damaged where a skipped check would look
+        print(f"error: {args.store}: {error} (is the store damaged?)", file=sys.stderr)
         return 2
     return status
 

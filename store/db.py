@@ -22,11 +22,12 @@ from domain.records import ArticleRecord, CrawlRecord, FetchRecord, PlacedBlock,
 from store import blockdata, export, summary
 from store.delisting import record_listing_events
 from store.errors import StoreError
+from store.health import quick_check, read_only_reason, read_only_uri
 from store.history import History, Reading, SaveResult
 from store.rechecks import due_for_recheck, recheck_candidates
-from store.repository import Repository, open_database, to_json
+from store.repository import Repository, block_rows, open_database, to_json
 from store.schedule import Schedule
-from store.schema import migrate
+from store.schema import SCHEMA_VERSION, migrate, schema_version
 from store.warc_capture import WarcCapture
 
 __all__ = ["SaveResult", "Store"]
@@ -82,24 +83,51 @@ class Store:
     goes through the methods below, each one transaction.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        """Open the store at ``path``, creating the file (and its folders) or migrating it."""
+    def __init__(self, path: str | Path, *, check: bool = False, read_only: bool = False) -> None:
+        """Open the store at ``path``, creating the file (and its folders) or migrating it.
+
+        ``check`` runs ``PRAGMA quick_check`` first (:class:`store.health.DamagedStore`);
+        a file or folder that cannot be written is a :class:`StoreError` at once, unless
+        ``read_only``: the file is then opened for reading only, and must be of the current
+        schema (it cannot be migrated).
+        """
         file = Path(path)
+        if read_only:
+            if not file.is_file():
+                raise StoreError(f"no store at {file}")
+            self._open(file, check, uri=read_only_uri(file))
+            return
+        problem = read_only_reason(file)
+        if problem is not None:
+            raise StoreError(f"cannot write to the store: {problem}")
         file.parent.mkdir(parents=True, exist_ok=True)
-        self._open(file)
+        self._open(file, check)
 
     @classmethod
     def memory(cls) -> Store:
         """An in-memory store, for tests."""
         store = cls.__new__(cls)
-        store._open(None)
+        store._open(None, check=False)
         return store
 
-    def _open(self, path: Path | None) -> None:
-        """Open the database and bring its schema up to date."""
+    def _open(self, path: Path | None, check: bool, uri: str | None = None) -> None:
+        """Open the database, check it if asked, and bring its schema up to date (a read-only
+        one, opened by ``uri``, must be up to date)."""
         self.path = path
-        self.db = open_database(path)
-        migrate(self.db)
+        self.db = open_database(path, uri)
+        try:
+            if check:
+                quick_check(self.db.conn, path)
+            if uri is None:
+                migrate(self.db)
+            elif (found := schema_version(self.db)) != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} is read-only and has schema version {found}, not "
+                    f"{SCHEMA_VERSION}: open it once where it can be written, to migrate it"
+                )
+        except BaseException:
+            self.db.close()
+            raise
         self.repo = Repository(self.db)
         self.history = History(self.repo)
         self.capture: WarcCapture | None = None  # a crawl's WARC files (WARC_DIR), when on
@@ -172,8 +200,9 @@ class Store:
     def save_fetch(self, fetch: FetchRecord) -> int:
         """Save a fetch that produced no article or listing (404, error, failure, unparseable)."""
         check_fetch(fetch, kinds=None, ok=False)
+        compressed = self.repo.compressed_body(fetch)  # before the write lock
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
             self._capture(fetch_id, fetch)
             if fetch.kind in ARTICLE_KINDS and fetch.outcome in GONE_OUTCOMES:
                 self.history.mark_gone(fetch_id, fetch)
@@ -182,8 +211,9 @@ class Store:
     def save_listing(self, fetch: FetchRecord, listing: ListingPage, section: str) -> int:
         """Save a section page or "load more" chunk and the entries it showed."""
         check_fetch(fetch, kinds=LISTING_KINDS, ok=True)
+        compressed = self.repo.compressed_body(fetch)  # before the write lock
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
             self._capture(fetch_id, fetch)
             self.repo.insert_listing(fetch_id, fetch, listing, section)
         return fetch_id
@@ -192,10 +222,13 @@ class Store:
         """Save an article page: its fetch, and a new version if its text is new."""
         check_fetch(fetch, kinds=ARTICLE_KINDS, ok=True)
         check_article(fetch, article)
+        # the slow parts of writing a page are done before the write lock is taken
+        compressed, blocks = self.repo.compressed_body(fetch), block_rows(article)
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
             self._capture(fetch_id, fetch)
-            return self.history.observe(Reading(fetch_id, fetch, article, "crawl"))
+            reading = Reading(fetch_id, fetch, article, "crawl", blocks=blocks)
+            return self.history.observe(reading)
 
     def _capture(self, fetch_id: int, fetch: FetchRecord) -> None:
         """With capture on, append the fetch's exchange to the crawl's WARC file and keep
@@ -296,7 +329,7 @@ class Store:
         what this page read as before. The newest page of an article sets its current version.
         """
         check_article(fetch, article)
-        reading = Reading(fetch_id, fetch, article, "reparse", reparse_id, at)
+        reading = Reading(fetch_id, fetch, article, "reparse", reparse_id, at, block_rows(article))
         with self.db.atomic():
             return self.history.observe(reading).changed
 

@@ -9,8 +9,11 @@ the parser already normalized their whitespace with ``domain.text.normalize_text
 present on both sides is ``unchanged``; inside a replaced stretch each old item is paired, in
 order, with the most similar new one when their word similarity reaches
 :data:`REWRITE_THRESHOLD` (``rewritten``, with the ratio), and the rest are ``removed`` or
-``added``. A single field that differs is ``changed`` (``added``/``removed`` when one side is
-empty).
+``added``; an old item is compared with the :data:`LOOKAHEAD` new items after the last one
+paired. The work is bounded (:class:`AlignBudget`): a list that would take longer to align is
+one ``too_large`` row and counts of None, reported as too large to align, so a save never holds
+the store's write lock for long. A single field that differs is ``changed``
+(``added``/``removed`` when one side is empty).
 
 Two flags answer what researchers ask first: ``silent_edit`` (the text changed, the page's
 claimed modification time did not) and ``modified_only`` (the claimed modification time changed,
@@ -19,15 +22,18 @@ the text did not).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-Op = Literal["unchanged", "added", "removed", "rewritten", "changed"]
+Op = Literal["unchanged", "added", "removed", "rewritten", "changed", "too_large"]
 
 # Below this word similarity, an old paragraph and a new one are a removal and an addition.
 REWRITE_THRESHOLD = 0.5
+# How many new items of a replaced stretch an old one is compared with: pairing is linear.
+LOOKAHEAD = 10
 
 # The parts of a version, in the order rows are reported; the first seven are its text.
 TEXT_FIELDS: tuple[str, ...] = ("title", "lead", "dateline")
@@ -106,12 +112,23 @@ class VersionDiff:
         """The claimed modification time changed but the text did not."""
         return self.modified_changed and not self.text_changed
 
-    def counts(self, part: str) -> dict[str, int]:
-        """How many items of one part were added, removed, rewritten and left unchanged."""
-        result = dict.fromkeys(("added", "removed", "rewritten", "unchanged"), 0)
+    def too_large(self) -> list[str]:
+        """The lists that differ but were too large to align (:class:`AlignBudget`)."""
+        return [name for name, part in LIST_PARTS.items() if self._too_large(part)]
+
+    def _too_large(self, part: str) -> bool:
+        return any(row.part == part and row.op == "too_large" for row in self.rows)
+
+    def counts(self, part: str) -> dict[str, int | None]:
+        """How many items of one part were added, removed, rewritten and left unchanged (None
+        for each when the part was too large to align)."""
+        keys = ("added", "removed", "rewritten", "unchanged")
+        if self._too_large(part):
+            return dict.fromkeys(keys, None)
+        result: dict[str, int | None] = dict.fromkeys(keys, 0)
         for row in self.rows:
             if row.part == part and row.op in result:
-                result[row.op] += 1
+                result[row.op] = (result[row.op] or 0) + 1
         return result
 
     def summary(self) -> dict[str, Any]:
@@ -122,6 +139,8 @@ class VersionDiff:
                 summary[row.part] = {"from": row.left_text, "to": row.right_text}
         for name, part in LIST_PARTS.items():
             summary[name] = self.counts(part)
+        if too_large := self.too_large():
+            summary["too_large_to_align"] = too_large
         summary["silent_edit"] = self.silent_edit
         summary["modified_only"] = self.modified_only
         return summary
@@ -136,6 +155,63 @@ def similarity(left: str, right: str) -> float:
     return round(SequenceMatcher(None, left.split(), right.split(), autojunk=False).ratio(), 3)
 
 
+class AlignBudget:
+    """How much aligning one save may still do, so that no transaction holds the store's write
+    lock for long (a page of 20,000 rewritten paragraphs would pair 400 million of them).
+
+    Two costs are bounded, both linear in what they measure: the item pairs
+    :class:`difflib.SequenceMatcher` may look at while aligning a list (the pairs of equal
+    items: a list of distinct paragraphs costs its length, one repeated paragraph its square),
+    and the text the paragraph-by-paragraph similarity reads (in characters). A list whose
+    alignment would go over what is left is not aligned: it gets one ``too_large`` row (its
+    lengths as its positions) and is reported as too large to align. One budget serves every
+    comparison of a save, the change from the replaced version first; a list compared twice in
+    one save (the change and the item-by-item diff with the same version) is aligned once.
+    """
+
+    def __init__(self, pairs: int | None = None, characters: int | None = None) -> None:
+        self.pairs = MAX_ALIGN_PAIRS if pairs is None else pairs
+        self.characters = MAX_SIMILARITY_CHARACTERS if characters is None else characters
+        self.aligned: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[DiffRow]] = {}
+
+    def take_pairs(self, left: Sequence[str], right: Sequence[str]) -> bool:
+        """Spend what aligning these lists costs; False (nothing spent) when it is over."""
+        counts = Counter(right)
+        cost = len(left) + len(right) + sum(counts.get(item, 0) for item in left)
+        if cost > self.pairs:
+            return False
+        self.pairs -= cost
+        return True
+
+    def take_characters(self, characters: int) -> bool:
+        """Spend the text similarities may read; False (nothing spent) when it is over."""
+        if characters > self.characters:
+            return False
+        self.characters -= characters
+        return True
+
+
+# The default budget of one save: at about 0.3 microseconds a character of paragraphs compared,
+# the similarities cost at most ~0.4 s and the alignments much less (``benchmarks/diffs.py``
+# prints the longest transaction).
+MAX_ALIGN_PAIRS = 200_000
+MAX_SIMILARITY_CHARACTERS = 1_200_000
+
+
+class TooLargeToAlign(Exception):
+    """Aligning a list would go over the save's :class:`AlignBudget`."""
+
+
+def likely_similarity(left: list[str], right: list[str]) -> float:
+    """:func:`similarity` of two texts' words, or 0 where their counts alone keep it under
+    :data:`REWRITE_THRESHOLD` (the ratio is at most twice the shorter side over both)."""
+    total = len(left) + len(right)
+    if total and 2 * min(len(left), len(right)) < REWRITE_THRESHOLD * total:
+        return 0.0
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    return round(matcher.ratio(), 3)
+
+
 def diff_field(part: str, left: str | None, right: str | None) -> DiffRow:
     """One single-valued field compared."""
     if left == right:
@@ -148,29 +224,65 @@ def diff_field(part: str, left: str | None, right: str | None) -> DiffRow:
     return DiffRow(part, "changed", ratio, 0, left, 0, right)
 
 
-def align(part: str, left: Sequence[str], right: Sequence[str]) -> list[DiffRow]:
-    """Two lists of items aligned: unchanged, removed, added, or rewritten with a ratio."""
+def align(
+    part: str, left: Sequence[str], right: Sequence[str], budget: AlignBudget | None = None
+) -> list[DiffRow]:
+    """Two lists of items aligned: unchanged, removed, added, or rewritten with a ratio; one
+    ``too_large`` row when the alignment would go over ``budget`` (a fresh one if none)."""
+    budget = AlignBudget() if budget is None else budget
+    if list(left) == list(right):
+        return [DiffRow(part, "unchanged", None, i, item, i, item) for i, item in enumerate(left)]
+    key = (part, tuple(left), tuple(right))
+    if key not in budget.aligned:
+        budget.aligned[key] = _align(part, left, right, budget)
+    return budget.aligned[key]
+
+
+def _align(
+    part: str, left: Sequence[str], right: Sequence[str], budget: AlignBudget
+) -> list[DiffRow]:
+    too_large = [DiffRow(part, "too_large", None, len(left), None, len(right), None)]
+    if not budget.take_pairs(left, right):
+        return too_large
     rows: list[DiffRow] = []
     matcher = SequenceMatcher(None, list(left), list(right), autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            rows += [
-                DiffRow(part, "unchanged", None, i, left[i], j, right[j])
-                for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
-            ]
-            continue
-        rows += _pair_replaced(part, left, right, range(i1, i2), range(j1, j2))
+    try:
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                rows += [
+                    DiffRow(part, "unchanged", None, i, left[i], j, right[j])
+                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+                ]
+                continue
+            rows += _pair_replaced(part, left, right, range(i1, i2), range(j1, j2), budget)
+    except TooLargeToAlign:
+        return too_large
     return rows
 
 
 def _pair_replaced(
-    part: str, left: Sequence[str], right: Sequence[str], olds: range, news: range
+    part: str,
+    left: Sequence[str],
+    right: Sequence[str],
+    olds: range,
+    news: range,
+    budget: AlignBudget,
 ) -> list[DiffRow]:
-    """A replaced stretch: each old item paired in order with its most similar new one."""
+    """A replaced stretch: each old item paired in order with its most similar new one among
+    the :data:`LOOKAHEAD` after the last paired; raises :class:`TooLargeToAlign` when the text
+    that may be compared is over the budget (charged before any is)."""
+    reach_new, reach_old = min(LOOKAHEAD, len(news)), min(LOOKAHEAD, len(olds))
+    cost = sum(len(left[i]) for i in olds) * reach_new
+    cost += sum(len(right[j]) for j in news) * reach_old
+    if not budget.take_characters(cost):
+        raise TooLargeToAlign
+    words = {i: left[i].split() for i in olds}
+    new_words = {j: right[j].split() for j in news}
     rows: list[DiffRow] = []
     next_new = news.start
     for i in olds:
-        scored = [(similarity(left[i], right[j]), -j) for j in range(next_new, news.stop)]
+        window = range(next_new, min(next_new + LOOKAHEAD, news.stop))
+        scored = [(likely_similarity(words[i], new_words[j]), -j) for j in window]
         best = max(scored, default=None)
         if best is None or best[0] < REWRITE_THRESHOLD:
             rows.append(DiffRow(part, "removed", None, i, left[i], None, None))
@@ -185,10 +297,14 @@ def _pair_replaced(
     return rows
 
 
-def diff_versions(old: VersionText, new: VersionText) -> VersionDiff:
-    """Compare two versions field by field, the older one first."""
+def diff_versions(
+    old: VersionText, new: VersionText, budget: AlignBudget | None = None
+) -> VersionDiff:
+    """Compare two versions field by field, the older one first; lists are aligned within
+    ``budget`` (:class:`AlignBudget`, a fresh one if none)."""
+    budget = AlignBudget() if budget is None else budget
     rows = [diff_field(name, getattr(old, name), getattr(new, name)) for name in TEXT_FIELDS]
     for name, part in LIST_PARTS.items():
-        rows += align(part, getattr(old, name), getattr(new, name))
+        rows += align(part, getattr(old, name), getattr(new, name), budget)
     rows += [diff_field(name, getattr(old, name), getattr(new, name)) for name in DATE_FIELDS]
     return VersionDiff(rows)

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from domain.records import ArticleRecord, EventKind, FetchRecord
 from store.backdating import make_room, neighbours
-from store.diff import VersionText, diff_versions
-from store.repository import Repository, to_json
+from store.diff import AlignBudget, VersionText, diff_versions
+from store.repository import BlockRow, Repository, to_json
 
 Cause = Literal["crawl", "reparse"]
 
@@ -109,6 +109,7 @@ class Reading:
     cause: Cause  # crawl: the page was just fetched; reparse: a stored page read again
     reparse_id: int | None = None
     read_at: str | None = None  # when the parser read it (the fetch's time for a crawl)
+    blocks: list[BlockRow] | None = None  # repository.block_rows, made before the lock
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class History:
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
+        self._texts: dict[int, tuple[dict[str, Any], VersionText]] = {}  # of one save
 
     def observe(self, reading: Reading) -> SaveResult:
         """Keep a reading: its article, its text's version (new if the text is), what changed
@@ -152,10 +154,20 @@ class History:
             if reading.cause == "crawl":
                 self._touch(article_pk, row, reading)
         version_id, number, new, backdated = self._version_for(article_pk, reading)
-        if backdated:
-            self._rechain(article_pk, version_id, number, reading.cause)
-        elif new and previous_id is not None:
-            self._record_change(article_pk, version_id, int(previous_id), reading.cause)
+        if new:
+            # one budget bounds every comparison of this save (the write lock is held)
+            budget = AlignBudget()
+            self._texts.clear()
+            try:
+                if backdated:
+                    self._rechain(article_pk, version_id, number, reading.cause, budget)
+                elif previous_id is not None:
+                    self._record_change(
+                        article_pk, version_id, int(previous_id), reading.cause, budget
+                    )
+                self._insert_diffs(article_pk, version_id, budget)
+            finally:
+                self._texts.clear()
         repo.insert_row(
             "observations",
             {
@@ -225,24 +237,32 @@ class History:
             number = make_room(self.repo, article_pk, reading.fetch.fetched_at)
         backdated = number < (int(found["next"]) if found else 1)
         version_id = self.repo.insert_version(
-            article_pk, number, reading.fetch_id, reading.fetch, article
+            article_pk, number, reading.fetch_id, reading.fetch, article, reading.blocks
         )
-        self._insert_diffs(article_pk, version_id)
         return version_id, number, True, backdated
 
-    def _rechain(self, article_pk: int, version_id: int, number: int, cause: Cause) -> None:
+    def _rechain(
+        self, article_pk: int, version_id: int, number: int, cause: Cause, budget: AlignBudget
+    ) -> None:
         """A version placed between older and newer ones: its change from the one before, and
         the next one's change computed again, from it (keeping that change's cause)."""
         before, after = neighbours(self.repo, article_pk, number)
         if before is not None:
-            self._record_change(article_pk, version_id, before, cause)
+            self._record_change(article_pk, version_id, before, cause, budget)
         if after is not None:
             old = self.repo.one(SELECT_CHANGE_CAUSE, {"id": after})
             self.repo.db.execute(DELETE_CHANGE, {"id": after})
-            self._record_change(article_pk, after, version_id, old["cause"] if old else cause)
+            self._record_change(
+                article_pk, after, version_id, old["cause"] if old else cause, budget
+            )
 
     def _version_text(self, version_id: int) -> tuple[dict[str, Any], VersionText]:
-        """A stored version's row and its comparable text."""
+        """A stored version's row and its comparable text (read once per save)."""
+        if version_id not in self._texts:
+            self._texts[version_id] = self._read_version_text(version_id)
+        return self._texts[version_id]
+
+    def _read_version_text(self, version_id: int) -> tuple[dict[str, Any], VersionText]:
         repo, ids = self.repo, {"id": version_id}
         row = repo.one(SELECT_VERSION_ROW, ids)
         if row is None:
@@ -266,13 +286,13 @@ class History:
         )
         return row, text
 
-    def _insert_diffs(self, article_pk: int, version_id: int) -> None:
+    def _insert_diffs(self, article_pk: int, version_id: int, budget: AlignBudget) -> None:
         """Compare a new version item by item with version 1 and the DIFF_WINDOW before it."""
-        new_row, new_text = self._version_text(version_id)
         params = {"article_id": article_pk, "id": version_id, "window": DIFF_WINDOW}
         for other in self.repo.all(SELECT_OTHER_VERSIONS, params):
+            new_row, new_text = self._version_text(version_id)
             old_row, old_text = self._version_text(int(other["id"]))
-            diff = diff_versions(old_text, new_text)
+            diff = diff_versions(old_text, new_text, budget)
             self.repo.insert_rows(
                 "version_diffs",
                 (
@@ -290,7 +310,7 @@ class History:
             )
 
     def _record_change(
-        self, article_pk: int, version_id: int, previous_id: int, cause: Cause
+        self, article_pk: int, version_id: int, previous_id: int, cause: Cause, budget: AlignBudget
     ) -> None:
         """Keep what changed from the version a new one replaced.
 
@@ -305,7 +325,7 @@ class History:
         last = self.repo.one(LAST_CLAIMED_MODIFIED, at)
         if last is not None:
             old_text = dataclasses.replace(old_text, modified_at=last["modified_at"])
-        diff = diff_versions(old_text, new_text)
+        diff = diff_versions(old_text, new_text, budget)
         # a crawl whose parser differs from the one that read the replaced version may see a
         # new reading, not a new text: never called a silent edit (re-parse first to tell)
         same_parser = (old_row["parser"], old_row["parser_version"]) == (

@@ -73,9 +73,11 @@ class AsyncStoreWriter(Protocol):
 
 @dataclass(frozen=True)
 class OpenStore:
-    """Open the store at ``path`` (the writer process's first request)."""
+    """Open the store at ``path`` (the writer process's first request), with its
+    ``PRAGMA quick_check`` when ``check``."""
 
     path: str
+    check: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -121,17 +122,49 @@ class ImmediateDatabase(Database):
                 raise
 
 
-def open_database(path: Path | None) -> ImmediateDatabase:
-    """The file at ``path`` (in memory for None) with foreign keys, a busy timeout and WAL."""
-    db = ImmediateDatabase(memory=True) if path is None else ImmediateDatabase(path)
+def open_database(path: Path | None, uri: str | None = None) -> ImmediateDatabase:
+    """The file at ``path`` (in memory for None) with foreign keys, a busy timeout and WAL;
+    opened by ``uri`` instead when given (read-only: the file is left as it is)."""
+    if uri is not None:
+        db = ImmediateDatabase(sqlite3.connect(uri, uri=True))
+    else:
+        db = ImmediateDatabase(memory=True) if path is None else ImmediateDatabase(path)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if path is not None:
+    if path is not None and uri is None:
         db.enable_wal()
         # In WAL mode, NORMAL syncs at checkpoints instead of at every commit: a crash of the
         # crawler loses nothing, a power cut may lose the last commits, never consistency.
         db.execute("PRAGMA synchronous = NORMAL")
     return db
+
+
+# The columns of ``blocks`` a version's block rows hold, after ``version_id``.
+BLOCK_COLUMNS = ("position", "kind", "destination", "text", "sha256", "data", "body_offset")
+BlockRow = tuple[int, str, str, str, str, str, int]
+
+
+def block_rows(article: ArticleRecord) -> list[BlockRow]:
+    """The rows of an article's blocks (:data:`BLOCK_COLUMNS`), without their version: packing
+    20,000 blocks takes most of a second, so a save makes them before it takes the lock."""
+    paragraphs = iter(article.split.body)
+    rows: list[BlockRow] = []
+    for placed in article.placed_blocks():
+        block = placed.block
+        offset = 0
+        if placed.destination == "body":  # its paragraph is its text, or the end of it
+            paragraph = next(paragraphs, None)
+            if paragraph is None or not block.text.endswith(paragraph):
+                raise StoreError(f"a body paragraph of {article.url} is not its block's text")
+            offset = len(block.text.encode()) - len(paragraph.encode())  # UTF-8 bytes
+        data = blockdata.pack(block.kind, block.position, block.text, block.to_dict())
+        rows.append(
+            (block.position, block.kind, placed.destination, block.text, placed.sha256,
+             to_json(data), offset)
+        )  # fmt: skip
+    if next(paragraphs, None) is not None:
+        raise StoreError(f"{article.url} has more body paragraphs than body blocks")
+    return rows
 
 
 class Repository:
@@ -208,20 +241,29 @@ class Repository:
         row = self.one(SELECT_BODY_DATA, {"sha256": sha256})
         return None if row is None else decompress(row["data"], row["compression"])
 
-    def insert_body(self, body: bytes, sha256: str) -> None:
-        """Store a raw body compressed, unless one with the same hash is stored already."""
+    def compressed_body(self, fetch: FetchRecord) -> bytes | None:
+        """The fetch's body compressed, when it is not stored yet: done before a save takes the
+        write lock (16 MB take about half a second), and passed to :meth:`insert_fetch`."""
+        if fetch.body is None or fetch.body_sha256 is None or self.body_exists(fetch.body_sha256):
+            return None
+        return compress(fetch.body)
+
+    def insert_body(self, body: bytes, sha256: str, compressed: bytes | None = None) -> None:
+        """Store a raw body compressed (``compressed``, or compressed now), unless one with the
+        same hash is stored already."""
         if self.body_exists(sha256):
             return
         row = {"sha256": sha256, "size": len(body), "compression": COMPRESSION}
-        self.insert_row("bodies", {**row, "data": compress(body)}, ignore=True)
+        data = compress(body) if compressed is None else compressed
+        self.insert_row("bodies", {**row, "data": data}, ignore=True)
 
-    def insert_fetch(self, fetch: FetchRecord) -> int:
-        """Insert the fetch row (and its body); return its id."""
+    def insert_fetch(self, fetch: FetchRecord, compressed: bytes | None = None) -> int:
+        """Insert the fetch row (and its body, ``compressed`` if given); return its id."""
         if not self.crawl_exists(fetch.crawl_id):
             raise StoreError(f"unknown crawl {fetch.crawl_id}: call begin_crawl() first")
         digest = fetch.body_sha256  # hashed once, when the fetch record was made
         if fetch.body is not None and digest is not None:
-            self.insert_body(fetch.body, digest)
+            self.insert_body(fetch.body, digest, compressed)
         elif digest is not None and not self.body_exists(digest):
             raise StoreError(f"body {digest} of {fetch.requested_url} is neither given nor stored")
         return self.insert_row(
@@ -241,6 +283,7 @@ class Repository:
                 "body_sha256": digest,
                 "redirect_status": fetch.redirect_status,
                 "encoding": fetch.encoding,
+                "encoding_errors": fetch.encoding_errors,
             },
         )
 
@@ -264,6 +307,8 @@ class Repository:
             body=self.body(row["body_sha256"]) if row["body_sha256"] else None,
             body_sha256=row["body_sha256"],
             redirect_status=row["redirect_status"],
+            encoding=row["encoding"],
+            encoding_errors=row["encoding_errors"],
         )
 
     def insert_listing(
@@ -323,9 +368,11 @@ class Repository:
         fetch_id: int,
         fetch: FetchRecord,
         article: ArticleRecord,
+        blocks: list[BlockRow] | None = None,
     ) -> int:
-        """Insert one version of an article with its blocks, captions, links and tags, and
-        index its text for search; return its id."""
+        """Insert one version of an article with its blocks (``blocks``: :func:`block_rows`,
+        made before the write lock was taken), captions, links and tags, and index its text
+        for search; return its id."""
         page, split = article.page, article.split
         version_id = self.insert_row(
             "versions",
@@ -351,39 +398,20 @@ class Repository:
                 "crawl_id": fetch.crawl_id,
             },
         )
-        self._insert_parts(version_id, article)
+        self._insert_parts(version_id, article, blocks)
         self.db.execute(INDEX_VERSION, {"id": version_id})
         return version_id
 
-    def _insert_parts(self, version_id: int, article: ArticleRecord) -> None:
-        """Insert a new version's blocks (the one copy of its body text), captions, related
-        links and tags."""
-        paragraphs = iter(article.split.body)
-        blocks = []
-        for placed in article.placed_blocks():
-            block = placed.block
-            offset = 0
-            if placed.destination == "body":  # its paragraph is its text, or the end of it
-                paragraph = next(paragraphs, None)
-                if paragraph is None or not block.text.endswith(paragraph):
-                    raise StoreError(f"a body paragraph of {article.url} is not its block's text")
-                offset = len(block.text.encode()) - len(paragraph.encode())  # UTF-8 bytes
-            data = blockdata.pack(block.kind, block.position, block.text, block.to_dict())
-            blocks.append(
-                {
-                    "version_id": version_id,
-                    "position": block.position,
-                    "kind": block.kind,
-                    "destination": placed.destination,
-                    "text": block.text,
-                    "sha256": placed.sha256,
-                    "data": to_json(data),
-                    "body_offset": offset,
-                }
-            )
-        if next(paragraphs, None) is not None:
-            raise StoreError(f"{article.url} has more body paragraphs than body blocks")
-        self.insert_rows("blocks", blocks)
+    def _insert_parts(
+        self, version_id: int, article: ArticleRecord, blocks: list[BlockRow] | None
+    ) -> None:
+        """Insert a new version's blocks (the one copy of its body text; ``blocks`` as
+        :func:`block_rows` made them, or made now), captions, related links and tags."""
+        rows = block_rows(article) if blocks is None else blocks
+        self.db.conn.executemany(
+            insert_sql("blocks", ("version_id", *BLOCK_COLUMNS)),
+            [(version_id, *row) for row in rows],
+        )
         self.insert_rows(
             "captions",
             (

@@ -121,6 +121,12 @@ def _migration_3(db: Database) -> None:
         db.table("fetches").add_column("encoding", str)
 
 
+def _migration_6(db: Database) -> None:
+    """Version 6: ``fetches.encoding_errors``, how many undecodable bytes were replaced."""
+    if "encoding_errors" not in db.table("fetches").columns_dict:
+        db.table("fetches").add_column("encoding_errors", int)
+
+
 SELECT_BLOCK_DATA = """
 SELECT rowid, kind, position, text, data FROM blocks WHERE rowid > ? ORDER BY rowid LIMIT 1000
 """
@@ -236,6 +242,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
     _migration_10,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -60,7 +60,7 @@ TABLES_1: dict[str, TableSpec] = {
             "referer": str,
             "headers": str,
             "body_sha256": str,
-        },  # version 2 adds redirect_status, version 3 encoding
+        },  # version 2 adds redirect_status, version 3 encoding, 6 encoding_errors
         pk="id",
         foreign_keys=(("crawl_id", "crawls", "id"), ("body_sha256", "bodies", "sha256")),
         not_null=frozenset({"crawl_id", "kind", "requested_url", "outcome", "fetched_at"}),

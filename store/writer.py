@@ -18,6 +18,9 @@ on the child's stdin (requests) and stdout (replies), one reply per request, in 
 The child ignores SIGINT (Ctrl-C stops the crawl, which then finishes its writes and closes
 the pipe) and ends when its stdin closes — also when the crawl process is killed, after the
 request it is running (each write is one transaction, so a killed crawl leaves whole items).
+A request the child does not answer within the client's ``timeout`` (a lock held elsewhere for
+longer, a hung process) raises :class:`WriterTimeout`; the child is then killed, which rolls
+its open transaction back whole.
 """
 
 from __future__ import annotations
@@ -83,6 +86,10 @@ class WriterError(RuntimeError):
     """The writer process failed outside the store's own errors, or is gone."""
 
 
+class WriterTimeout(WriterError):
+    """The writer process did not answer a request in time: it was stopped."""
+
+
 def frame(message: Any) -> bytes:
     """``message`` pickled, behind its length."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -131,7 +138,7 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
                 if isinstance(request, OpenStore):
                     if store is not None:
                         raise WriterError("the store is already open")
-                    store = Store(request.path)
+                    store = Store(request.path, check=request.check)
                     result: Any = None
                 elif not isinstance(request, REQUESTS) or store is None:
                     raise WriterError(f"not a store request: {request!r}"[:200])
@@ -187,15 +194,21 @@ class WriterClient:
     ``await client.save_article(fetch, record)``, ``await client.close()``.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], timeout: float | None = None) -> None:
         self.process = process
+        self.timeout = timeout
         self.pending: deque[asyncio.Future[Any]] = deque()
         self.gone: str | None = None
+        self.stalled = False
         self.transport: asyncio.WriteTransport | None = None
 
     @classmethod
-    async def start(cls, path: str | Path) -> WriterClient:
-        """Start the writer process and open the store at ``path`` in it."""
+    async def start(
+        cls, path: str | Path, timeout: float | None = None, check: bool = False
+    ) -> WriterClient:
+        """Start the writer process and open the store at ``path`` in it (with its
+        ``PRAGMA quick_check`` when ``check``). A request not answered within ``timeout``
+        seconds raises :class:`WriterTimeout` and stops the process (None: wait for ever)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -214,43 +227,69 @@ class WriterClient:
             stdout=subprocess.PIPE,
             env=env,
         )
-        client = cls(process)
+        client = cls(process, timeout)
         assert process.stdin is not None and process.stdout is not None
         widen_pipe(process.stdin.fileno())
         client.transport, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)
         await loop.connect_read_pipe(lambda: _Replies(client), process.stdout)
-        await client.send(OpenStore(str(path)))
+        await client.call(OpenStore(str(path), check))
         return client
 
     async def limit_pages(self, pages: int) -> None:
         """:meth:`store.Store.limit_pages`, in the writer process."""
-        await self.send(LimitPages(pages))
+        await self.call(LimitPages(pages))
 
     async def begin_crawl(self, crawl: CrawlRecord) -> None:
         """:meth:`store.Store.begin_crawl`, in the writer process."""
-        await self.send(BeginCrawl(crawl))
+        await self.call(BeginCrawl(crawl))
 
     async def save_article(self, fetch: FetchRecord, article: ArticleRecord) -> SaveResult:
         """:meth:`store.Store.save_article`, in the writer process."""
-        return _typed(SaveResult, await self.send(SaveArticle(fetch, article)))
+        return _typed(SaveResult, await self.call(SaveArticle(fetch, article)))
 
     async def save_listing(self, fetch: FetchRecord, listing: ListingPage, section: str) -> int:
         """:meth:`store.Store.save_listing`, in the writer process."""
-        return _typed(int, await self.send(SaveListing(fetch, listing, section)))
+        return _typed(int, await self.call(SaveListing(fetch, listing, section)))
 
     async def save_fetch(self, fetch: FetchRecord) -> int:
         """:meth:`store.Store.save_fetch`, in the writer process."""
-        return _typed(int, await self.send(SaveFetch(fetch)))
+        return _typed(int, await self.call(SaveFetch(fetch)))
 
     async def finish_crawl(
         self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]
     ) -> None:
         """:meth:`store.Store.finish_crawl`, in the writer process."""
-        await self.send(FinishCrawl(crawl_id, finished_at, reason, stats))
+        await self.call(FinishCrawl(crawl_id, finished_at, reason, stats))
 
     async def summary(self, crawl_id: str | None = None) -> dict[str, Any]:
         """:meth:`store.Store.summary`, in the writer process."""
-        return _typed(dict, await self.send(Summary(crawl_id)))
+        return _typed(dict, await self.call(Summary(crawl_id)))
+
+    async def call(self, request: Request | OpenStore) -> Any:
+        """Send one request and wait for its answer, at most ``timeout`` seconds: a writer
+        that does not answer by then (a lock held elsewhere for ever, a stopped or hung
+        process) is stopped, and this and every later call fail (:class:`WriterTimeout`).
+        Stopping it mid-write is safe: each write is one transaction."""
+        future = self.send(request)
+        if self.timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            self.stall()
+            raise WriterTimeout(
+                f"the store writer did not answer within {self.timeout:g} s (it was stopped)"
+            ) from None
+
+    def stall(self) -> None:
+        """Give up on a writer that stopped answering: kill it, fail whatever waits."""
+        self.stalled = True
+        self.gone = f"it did not answer within {self.timeout:g} s"
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        if self.transport is not None:
+            self.transport.close()
+        self._lost(None)
 
     def send(self, request: Request | OpenStore) -> asyncio.Future[Any]:
         """Send one request now (requests are answered in order); the future settles with its
@@ -273,7 +312,8 @@ class WriterClient:
             future.set_exception(reraise(reply[1], reply[2]))
 
     def _lost(self, exc: Exception | None) -> None:
-        self.gone = f"it exited with {self.process.poll()}" if exc is None else str(exc)
+        if self.gone is None:
+            self.gone = f"it exited with {self.process.poll()}" if exc is None else str(exc)
         while self.pending:
             future = self.pending.popleft()
             if not future.done():

@@ -84,7 +84,8 @@ def test_the_site_is_a_recorded_site_whose_listing_reaches_every_article(tmp_pat
 
 
 def test_the_benchmark_runs_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--articles", "25", "--repeat", "1", "--sample", "4", "--workdir", str(tmp_path)]
+    args = ["--articles", "25", "--repeat", "1", "--sample", "4", "--workdir", str(tmp_path),
+            "--diff-paragraphs", "30"]  # fmt: skip
     assert run.main(args) == 0
     table = capsys.readouterr().out
     assert "cores, Python 3." in table
@@ -99,6 +100,7 @@ def test_the_benchmark_runs_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixt
         "JSONL export",
         "store import of the crawl's WARC",
         "replay crawl with WARC capture",
+        "longest write-lock hold, 30 paragraphs all rewritten",
     ):
         assert any(row.startswith(figure) for row in rows), figure
     ours = next(line for line in table.splitlines() if "boilerplate strings left" in line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +25,16 @@ from domain.pages import ListingEntry, ListingPage
 from domain.records import FetchRecord
 from domain.times import parse_iso
 from store import Store
-from store.diff import DiffRow, VersionText, align, diff_versions, similarity
+from store import diff as diff_module
+from store.diff import (
+    LOOKAHEAD,
+    AlignBudget,
+    DiffRow,
+    VersionText,
+    align,
+    diff_versions,
+    similarity,
+)
 from store.schedule import ScheduleError, parse_duration, parse_schedule
 
 # -- diffs ------------------------------------------------------------------------------------
@@ -101,6 +111,93 @@ def test_an_alignment_accounts_for_every_item_once_in_order(
     assert rights == list(range(len(right)))
     paired = [r for r in rows if r.op in ("unchanged", "rewritten")]
     assert all((r.op == "unchanged") == (r.left_text == r.right_text) for r in paired)
+
+
+def rewritten_body(count: int) -> tuple[list[str], list[str]]:
+    """``count`` paragraphs, and each of them with one word changed (all similar to each other:
+    the worst case for pairing)."""
+    old = [f"Paragraph {n} on water in the region, officials said on Monday." for n in range(count)]
+    return old, [paragraph.replace("Monday", "Tuesday") for paragraph in old]
+
+
+def test_every_paragraph_rewritten_is_aligned_within_the_budget() -> None:
+    old, new = rewritten_body(200)
+    diff = diff_versions(VersionText(body=old), VersionText(body=new))
+    assert diff.counts("paragraph") == {"added": 0, "removed": 0, "rewritten": 200, "unchanged": 0}
+    assert diff.too_large() == []
+    assert "too_large_to_align" not in diff.summary()
+
+
+def test_a_list_over_the_budget_is_one_too_large_row_with_unknown_counts() -> None:
+    old, new = rewritten_body(2_000)
+    diff = diff_versions(VersionText(title="T", body=old), VersionText(title="T", body=new))
+    (row,) = [r for r in diff.rows if r.part == "paragraph"]
+    assert (row.op, row.left_position, row.right_position) == ("too_large", 2_000, 2_000)
+    assert diff.too_large() == ["body"]
+    assert diff.fields() == ["body"]
+    assert diff.text_changed
+    summary = diff.summary()
+    assert summary["too_large_to_align"] == ["body"]
+    assert summary["body"] == {"added": None, "removed": None, "rewritten": None, "unchanged": None}
+
+
+def test_unchanged_lists_of_any_length_cost_nothing() -> None:
+    old, _ = rewritten_body(20_000)
+    budget = AlignBudget(pairs=0, characters=0)
+    rows = align("paragraph", old, list(old), budget)
+    assert len(rows) == 20_000 and {r.op for r in rows} == {"unchanged"}
+
+
+def test_one_paragraph_repeated_costs_its_square_and_is_too_large() -> None:
+    old = ["Advertisement"] * 1_000
+    rows = align("paragraph", old, [*old, "New"])  # a million equal pairs to look at
+    assert [r.op for r in rows] == ["too_large"]
+    assert [r.op for r in align("paragraph", old[:100], [*old[:100], "New"])].count("added") == 1
+
+
+def test_one_budget_serves_every_comparison_of_a_save() -> None:
+    old, new = rewritten_body(100)
+    budget = AlignBudget()
+    assert diff_versions(VersionText(body=old), VersionText(body=new), budget).too_large() == []
+    spent = AlignBudget().characters - budget.characters
+    assert spent > 0
+    # the same lists again in the same save: aligned once, nothing more spent
+    assert diff_versions(VersionText(body=old), VersionText(body=new), budget).too_large() == []
+    assert AlignBudget().characters - budget.characters == spent
+    other = [p.replace("water", "grain") for p in new]
+    small = AlignBudget(characters=spent - 1)
+    assert diff_versions(VersionText(body=old), VersionText(body=other), small).too_large() == [
+        "body"
+    ]
+
+
+def test_an_old_paragraph_is_paired_within_the_lookahead() -> None:
+    inserted = [f"Inserted paragraph number {n} about something else." for n in range(LOOKAHEAD)]
+    near = align("paragraph", P[:1], [*inserted[:-1], P[0] + " Updated."])
+    assert [r.op for r in near] == ["added"] * (LOOKAHEAD - 1) + ["rewritten"]
+    far = align("paragraph", P[:1], [*inserted, P[0] + " Updated."])
+    assert sorted(r.op for r in far) == ["added"] * (LOOKAHEAD + 1) + ["removed"]
+
+
+def test_a_save_too_large_to_align_records_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diff_module, "MAX_SIMILARITY_CHARACTERS", 1_000)
+    old, new = rewritten_body(50)
+    store = Store.memory()
+    store.begin_crawl(make_crawl())
+    for body, at in ((old, T1), (new, T2)):
+        article = make_article(ONE, body=body)
+        store.save_article(article_fetch(article, fetched_at=at), article)
+    (change,) = store.db.query("SELECT * FROM version_changes")
+    counts = [change[f"paragraphs_{op}"] for op in ("added", "removed", "rewritten")]
+    assert counts == [None, None, None]
+    assert '"too_large_to_align": ["body"]' in change["summary"]
+    ops_stored = {
+        r["op"] for r in store.db.query("SELECT op FROM version_diffs WHERE part = 'paragraph'")
+    }
+    assert ops_stored == {"too_large"}
+    versions = [json.loads(line) for line in store.export_version_lines()]
+    assert versions[1]["change"]["too_large_to_align"] == ["body"]
+    assert versions[1]["change"]["body"]["rewritten"] is None
 
 
 # -- the schedule -----------------------------------------------------------------------------

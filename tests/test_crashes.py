@@ -220,3 +220,71 @@ def test_a_full_store_stops_the_crawl_with_earlier_items_intact(tmp_path: Path) 
     assert 0 < stored < 16
     fetches = next(db.query("select count(*) as n from fetches"))["n"]
     assert fetches < 20
+
+
+def writer_pid(crawl: subprocess.Popen[str]) -> int | None:
+    """The pid of the crawl's store writer process (``python -m store.writer``), once started."""
+    for child in Path(f"/proc/{crawl.pid}/task/{crawl.pid}/children").read_text().split():
+        if "store.writer" in Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace"):
+            return int(child)
+    return None
+
+
+def stored_fetches(store: Path) -> int:
+    """How many fetches the store holds (0 while it has no file or table yet), read without
+    creating the file or keeping it open (an open read would block the crawl's switch to WAL)."""
+    if not store.exists():
+        return 0
+    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return int(db.execute("select count(*) from fetches").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+def test_a_writer_that_stops_answering_mid_crawl_stops_the_crawl(tmp_path: Path) -> None:
+    store = tmp_path / "w.db"
+    with serve_fixture_set(AFRICA, slow_articles(0.5)) as port:
+        crawl = start_local_crawl(tmp_path, port, "STORE_WRITER_TIMEOUT=2")
+        try:
+            wait_for(lambda: crawl.poll() is not None or stored_fetches(store) >= 3, timeout=120)
+            assert crawl.poll() is None, crawl.communicate()[1][-3000:]
+            pid = writer_pid(crawl)
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)  # the writer hangs: alive, never answering
+            _, stderr = crawl.communicate(timeout=120)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+    assert "the store writer did not answer within 2 s" in stderr
+    assert "stopping the crawl (store_timeout)" in stderr
+    assert "Spider closed (store_timeout)" in stderr
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert problems(store) == []  # the write it held was rolled back whole
+    (row,) = crawls(store)
+    assert row["finish_reason"] is None  # its end could not be recorded, and says so
+    assert "is not recorded in" in stderr
+
+
+def test_a_store_locked_longer_than_the_timeout_ends_the_crawl_before_any_fetch(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "w.db"
+    Store(store).close()
+    holder = sqlite3.connect(store, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # held past STORE_WRITER_TIMEOUT
+    try:
+        run = run_crawl("-s", "FIXTURES_REPLAY=fixtures/sputnik-africa",
+                        "-s", f"STORE_PATH={store}", "-s", "STORE_WRITER_TIMEOUT=2")  # fmt: skip
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert run.returncode == 8, run.stderr[-2000:]  # README *Exit codes*: store_timeout
+    assert "Crawl ended: store_timeout" in run.stdout
+    assert "stopping the crawl (store_timeout)" in run.stderr
+    assert "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "downloader/request_count" not in run.stderr  # nothing was fetched
+    assert crawls(store) == [] and problems(store) == []

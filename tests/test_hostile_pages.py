@@ -29,6 +29,7 @@ from crawler.fixtures import index_fixture_set
 from crawler.items import FetchItem, ListingItem
 from crawler.sites import UnparseablePage, parse_article, parse_listing
 from crawler.sites.__main__ import main as page_cli
+from crawler.sites.html import MAX_PAGE_TAGS, html_root
 from crawler.spiders.section import META_PAGE_NUMBER
 from tests.conftest import AFRICA
 from tests.local_section_spider import LocalSectionSpider
@@ -266,6 +267,7 @@ LAST_CHUNK = "/services/africa/more.html?id=1106222671&date=20230109T100500&tags
 RELATED = "1106081942"  # an article with a related link
 STRAY_BYTE = "1106052640"
 CUT = "1106509473"
+HUGE = "1106132207"  # grown past MAX_PAGE_TAGS
 ANCHOR = 'itemtype="http://schema.org/ItemList">'
 
 
@@ -365,12 +367,40 @@ def test_a_stray_byte_is_replaced_and_counted_through_the_crawl(hostile: FaultCr
     assert (fetch["outcome"], fetch["encoding"]) == ("ok", "utf-8+replace")
     sent = FIXTURES[STRAY_BYTE].body().count(b"Angola's government said")
     assert hostile.stats["fetch/encoding_errors"] == sent
+    assert fetch["encoding_errors"] == sent  # recorded on the fetch, in the store
+    ok_fetches = hostile.db.query(
+        "select encoding_errors from fetches where outcome = 'ok' and requested_url not like :u",
+        {"u": f"%{STRAY_BYTE}%"},
+    )
+    assert {row["encoding_errors"] for row in ok_fetches} == {0}
     (version,) = hostile.db.query(
         "select v.body_text from version_text v join articles a on a.current_version_id = v.id "
         "where a.article_id = :id",
         {"id": STRAY_BYTE},
     )
     assert "Angola\ufffds government said" in version["body_text"]
+
+
+def test_a_page_of_too_many_tags_is_refused_before_parsing_through_the_crawl(
+    tmp_path: Path,
+) -> None:
+    faults = {article_path(HUGE): [{"replace": [[BODY_OPEN, BODY_OPEN + "<p>" * MAX_PAGE_TAGS]]}]}
+    crawl = fault_crawl(tmp_path, faults, "-s", "DOWNLOAD_MAXSIZE=16777216", "-a", "recheck=none")
+    fetch = crawl.fetch(HUGE)
+    assert fetch["outcome"] == "unparseable"
+    assert f"tags, more than {MAX_PAGE_TAGS:,}: not parsed" in fetch["error"]
+    assert fetch["body_sha256"] is not None  # the page is kept, to be seen
+    assert not crawl.stored(HUGE)
+    assert crawl.finish_reason == "finished"
+
+
+def test_a_page_is_parsed_up_to_the_tag_bound_and_refused_past_it() -> None:
+    page = "<html><body>{}</body></html>"
+    filler = "<p>" * (MAX_PAGE_TAGS - page.count("<"))
+    root = html_root(page.format(filler))
+    assert len(root.findall(".//p")) == len(filler) // 3
+    with pytest.raises(UnparseablePage, match=r"holds 250,001 tags, more than 250,000"):
+        html_root(page.format(filler + "<p>"))
 
 
 def test_an_endless_load_more_chain_stops_at_max_listing_pages(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Each old file is made as its version made it: the historical migration steps up to that version
 (:data:`store.schema.MIGRATIONS`), its version in ``PRAGMA user_version`` and no
 ``_sqlite_migrations`` table, and the rows a store of today writes, in the shape of that version
-(the body in ``versions.body`` and ``versions.body_text`` before version 5, the blocks' data in
-full before version 4, no ``encoding`` before 3, no history tables before 2).
+(no ``encoding_errors`` before version 6, the body in ``versions.body`` and
+``versions.body_text`` before 5, the blocks' data in full before 4, no ``encoding`` before 3,
+no history tables before 2).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def old_file(path: Path, version: int, rows: dict[str, list[dict[str, Any]]]) ->
         with db.atomic():
             step(db)
     # a view of that time that reads the body column (as the ``changes`` view did)
-    db.create_view("changes", "SELECT id, json_array_length(body) AS paragraphs FROM versions")
+    if version < 5:
+        db.create_view("changes", "SELECT id, json_array_length(body) AS paragraphs FROM versions")
     bodies: dict[int, list[str]] = {}
     for block in rows["body_paragraphs"]:
         bodies.setdefault(block["version_id"], []).append(block["paragraph"])

@@ -134,13 +134,19 @@ def test_datasette_refuses_write_sql(client: Client, sql: str) -> None:
 
 
 def test_datasette_has_no_write_plugin_or_writable_query(client: Client) -> None:
-    assert client.get("/-/plugins.json").json() == []
+    # the project's own plugin only (store/datasette_plugin.py): a snippet function, no POST
+    plugins = client.get("/-/plugins.json").json()
+    assert [(p["name"], p["hooks"]) for p in plugins] == [
+        ("wirearchive", ["asgi_wrapper", "prepare_connection"])
+    ]
     queries = load_metadata(Path(f"{DB}.db"))["databases"][DB]["queries"]
     assert all(not query.get("write") for query in queries.values())
-    response = client.loop.run_until_complete(
-        client.datasette.client.post(f"/{DB}/search", data={"q": "x"})
-    )
-    assert response.status_code >= 400  # a canned query that is not writable takes no POST
+    for path in (*(f"/{DB}/{name}" for name in queries), f"/{DB}/versions", f"/{DB}"):
+        response = client.loop.run_until_complete(
+            client.datasette.client.post(path, data={"q": "x", "url": "x"})
+        )
+        assert response.status_code == 405, (path, response.status_code)  # read-only: no 500
+        assert response.headers["allow"] == "GET, HEAD"
 
 
 # -- in a real browser --------------------------------------------------------------------------

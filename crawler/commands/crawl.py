@@ -63,6 +63,7 @@ EXIT_CODES: dict[str, int] = {
     "store_full": 4,  # the disk or STORE_MAX_PAGES is full: earlier items are kept
     "store_error": 5,  # any other failed write to the store
     "layout_unrecognized": 6,  # the section page showed no article the parser recognizes
+    "store_timeout": 8,  # the store's writer did not answer within STORE_WRITER_TIMEOUT
     # 7 (EXIT_OTHER): any other finish reason (a Scrapy CLOSESPIDER_* limit, a cancelled crawl)
 }
 
@@ -99,13 +100,15 @@ class QuietNetworkErrors(logging.Filter):
         return True
 
 
-def check_store(path: str) -> None:
-    """Open (create, migrate) the store at ``path`` once before crawling, so that a path that
-    cannot hold one is a one-line error now rather than tracebacks from the writer process."""
+def check_store(path: str, quick_check: bool = True) -> None:
+    """Open (create, migrate) the store at ``path`` once before crawling — checked with
+    ``PRAGMA quick_check`` unless not ``quick_check`` — so that a path that cannot hold one (a
+    folder, a read-only file or folder, a damaged file) is a one-line error now rather than
+    tracebacks from the writer process."""
     if Path(path).is_dir():
         raise UsageError(f"STORE_PATH={path}: is a folder; name a file, e.g. {path}/wire.db")
     try:
-        Store(path).close()
+        Store(path, check=quick_check).close()
     except (OSError, sqlite3.Error, StoreError) as error:
         raise UsageError(f"STORE_PATH={path}: cannot open a store there: {error}") from None
 
@@ -150,7 +153,7 @@ class Command(ScrapyCrawl):
                 "writer process talks to the crawl through asyncio"
             )
         check_project_settings(self.settings)
-        check_store(self.settings.get("STORE_PATH"))
+        check_store(self.settings.get("STORE_PATH"), self.settings.getbool("STORE_QUICK_CHECK"))
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         """Crawl (the arguments are checked), and turn an unreachable site into a clear error."""

@@ -21,6 +21,12 @@ class UnparseablePage(ValueError):
 
 Node: TypeAlias = etree._Element
 
+# The most tags (``<`` characters, an upper bound of a page's elements) a page may hold to be
+# parsed. An lxml tree costs about 300 bytes an element: 5 million ``<p>`` fit in the 16 MiB
+# download limit and took the crawl to 829 MB. A news article holds a few thousand; 250,000
+# keep the crawl near 200 MB (``benchmarks/memory.py``).
+MAX_PAGE_TAGS = 250_000
+
 
 def html_root(html: str) -> Node:
     """The lxml tree of a page's text, built as parsel builds it for HTML (NULs dropped, outer
@@ -29,7 +35,14 @@ def html_root(html: str) -> Node:
     The whole page or nothing: where libxml2 stops early — a fatal error such as elements
     nested deeper than it reads (2,048 levels even with ``huge_tree``), after which it drops
     the rest of the page — the page is refused (:class:`UnparseablePage`), never read short.
+    A page of more than :data:`MAX_PAGE_TAGS` tags is refused before it is parsed.
     """
+    tags = html.count("<")
+    if tags > MAX_PAGE_TAGS:
+        raise UnparseablePage(
+            f"the page holds {tags:,} tags, more than {MAX_PAGE_TAGS:,}: not parsed (its tree "
+            "would take more memory than a crawl may use)"
+        )
     body = html.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
     parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
     root = etree.fromstring(body, parser=parser)
