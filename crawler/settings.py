@@ -25,6 +25,7 @@ RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
 CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politeness)
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
+HEALTH_WINDOW = 5  # read by crawler.health.CoverageCheck
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -74,6 +75,10 @@ PROJECT_SETTINGS: dict[str, str] = {
         'endless "load more" chain stops there with a warning; `-a max_pages` applies when '
         "smaller"
     ),
+    "HEALTH_WINDOW": (
+        "how many earlier crawls of the spider a crawl's coverage is compared with before it "
+        "ends (see *Layout drift*); `0`: no comparison"
+    ),
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
@@ -107,6 +112,9 @@ DOWNLOAD_HANDLERS = {
 }
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
+    # Scrapy's robots.txt rules, refusals counted per source and rule, its fetch kept
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.discovery.robots.EvidenceRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.ResolverRefusalMiddleware": 560,  # sees a refused lookup before retries
@@ -123,6 +131,7 @@ EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
     "crawler.progress.ProgressStats": 0,
     "crawler.politeness.CrawlDelay": 100,  # after AutoThrottle (0): its floor holds
+    "crawler.health.CoverageCheck": 200,  # a crawl whose coverage dropped ends saying so
 }
 # Item log lines name the page instead of printing its body and blocks.
 LOG_FORMATTER = "crawler.logformatter.ItemLogFormatter"

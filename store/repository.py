@@ -241,6 +241,7 @@ class Repository:
                 "body_sha256": digest,
                 "redirect_status": fetch.redirect_status,
                 "encoding": fetch.encoding,
+                "source": fetch.source,
             },
         )
 
@@ -288,6 +289,28 @@ class Repository:
                 {
                     "fetch_id": fetch_id,
                     **where,
+                    "position": entry.position,
+                    "url": entry.url,
+                    "title": entry.title,
+                    "listed_at": entry.listed_at,
+                    "listed_raw": entry.listed_raw,
+                }
+                for entry in page.entries
+            ),
+        )
+
+    def insert_discoveries(
+        self, fetch_id: int, fetch: FetchRecord, page: ListingPage, source: str
+    ) -> None:
+        """Insert the article candidates a discovery source (feed, sitemap, day archive) listed."""
+        self.insert_rows(
+            "discoveries",
+            (
+                {
+                    "fetch_id": fetch_id,
+                    "crawl_id": fetch.crawl_id,
+                    "source": source,
+                    "listing_url": page.url,
                     "position": entry.position,
                     "url": entry.url,
                     "title": entry.title,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from sqlite_utils import Database, Migrations
 
 from store import blockdata
-from store.tables import FTS, INDEXES, TABLES, TABLES_1, TABLES_2, TableSpec
+from store.tables import FTS, INDEXES, TABLES, TABLES_1, TABLES_2, TABLES_7, TableSpec
 from store.views import VIEWS
 
 __all__ = [
@@ -221,6 +221,15 @@ def _migration_5(db: Database) -> None:
     db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
 
 
+def _migration_7(db: Database) -> None:
+    """Version 7: discovery provenance — ``fetches.source`` (how a request was found) and
+    ``discoveries`` (what the RSS feed, the article sitemaps and day archives listed)."""
+    if "source" not in db.table("fetches").columns_dict:
+        db.table("fetches").add_column("source", str)
+    _create_tables(db, TABLES_7)
+    _create_indexes(db)
+
+
 # MIGRATIONS[n] brings a file from schema version n to n + 1; never rename or reorder one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
@@ -228,6 +237,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_7,  # number 7 as assigned; number 6 comes from another branch
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STEPS = Migrations("wirearchive")

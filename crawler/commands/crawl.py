@@ -56,6 +56,7 @@ EXIT_CODES: dict[str, int] = {
     "store_full": 4,  # the disk or STORE_MAX_PAGES is full: earlier items are kept
     "store_error": 5,  # any other failed write to the store
     "layout_unrecognized": 6,  # the section page showed no article the parser recognizes
+    "coverage_dropped": 8,  # recognized articles or field coverage far below recent crawls
     # 7 (EXIT_OTHER): any other finish reason (a Scrapy CLOSESPIDER_* limit, a cancelled crawl)
 }
 
