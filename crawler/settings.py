@@ -26,6 +26,7 @@ STORE_MAX_PAGES = 0
 CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politeness)
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
 HEALTH_WINDOW = 5  # read by crawler.health.CoverageCheck
+DISCOVERY_SOURCES = "rss,sitemap,archive"  # read by crawler.discovery.base.DiscoverySpider
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -75,9 +76,14 @@ PROJECT_SETTINGS: dict[str, str] = {
         'endless "load more" chain stops there with a warning; `-a max_pages` applies when '
         "smaller"
     ),
+    "DISCOVERY_SOURCES": (
+        "the discovery sources a section spider uses besides its section page, "
+        "comma-separated, of `rss`, `sitemap` (the article sitemaps robots.txt names) and "
+        "`archive` (day archives); empty: the section's listing alone (see *Discovery*)"
+    ),
     "HEALTH_WINDOW": (
         "how many earlier crawls of the spider a crawl's coverage is compared with before it "
-        "ends (see *Layout drift*); `0`: no comparison"
+        "ends (see *Discovery*); `0`: no comparison"
     ),
 }
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from crawler.discovery.base import discovery_sources
 from crawler.fixtures import FixtureError, fixture_set_path
 from crawler.history import check_settings, parse_recheck
 from crawler.politeness import contact_usage_error
@@ -115,6 +116,7 @@ class Command(ScrapyCrawl):
         parse_recheck(opts.spargs.get("recheck"))
         assert self.settings is not None
         check_settings(self.settings)
+        discovery_sources(self.settings.get("DISCOVERY_SOURCES"))
         reactor = self.settings.get("TWISTED_REACTOR")
         if reactor != ASYNCIO_REACTOR:
             raise UsageError(

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import scrapy
+from scrapy.exceptions import UsageError
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
@@ -38,9 +39,23 @@ logger = logging.getLogger(__name__)
 META_REQUIRED_SECTION = "wire_required_section"
 STAT_SECTION_ERROR = "wire/section/error"
 STAT_REFUSED_URL = "wire/listing/refused_url"
+OPTIONAL_SOURCES = ("rss", "sitemap", "archive")
 # Articles go before the next listing page: the queue then holds one page of articles at a
 # time, not the whole section's (memory flat in the section's size; articles stored sooner).
 ARTICLE_PRIORITY = 1
+
+
+def discovery_sources(value: str | list[str] | None) -> set[str]:
+    """The ``DISCOVERY_SOURCES`` setting, checked: a comma-separated list (or a list)."""
+    names = value.split(",") if isinstance(value, str) else list(value or ())
+    sources = {name.strip() for name in names if name.strip()}
+    unknown = sources - set(OPTIONAL_SOURCES)
+    if unknown:
+        raise UsageError(
+            f"DISCOVERY_SOURCES: unknown source {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(OPTIONAL_SOURCES)})"
+        )
+    return sources
 
 
 class DiscoverySpider(scrapy.Spider):
@@ -55,6 +70,10 @@ class DiscoverySpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.refused_urls: set[str] = set()  # each refused link recorded once per run
         self.pending_items: list[Any] = []  # items made outside a callback (robots.txt)
+
+    def uses(self, source: str) -> bool:
+        """Whether ``DISCOVERY_SOURCES`` names ``source``."""
+        return source in discovery_sources(self.crawler.settings.get("DISCOVERY_SOURCES"))
 
     @property
     def run(self) -> str:

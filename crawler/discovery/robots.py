@@ -127,6 +127,6 @@ class RobotsDiscovery(SitemapDiscovery):
         fetch = dataclasses.replace(self.document_fetch(response), kind="robots", source=SOURCE)
         page = ListingPage(response.url, [], None, "robots", "1.0")
         items: list[Any] = [DiscoveryItem(fetch, page, SOURCE)]
-        if fetch.outcome == "ok":
+        if fetch.outcome == "ok" and self.uses("sitemap"):
             items += self.sitemap_requests(response.body, response.url)
         return items

@@ -17,7 +17,12 @@ from scrapy.exceptions import CloseSpider, UsageError
 from scrapy.http import Response
 
 from crawler.discovery.archive import ArchiveDiscovery
-from crawler.discovery.base import ARTICLE_PRIORITY, META_REQUIRED_SECTION, STAT_SECTION_ERROR
+from crawler.discovery.base import (
+    ARTICLE_PRIORITY,
+    META_REQUIRED_SECTION,
+    STAT_SECTION_ERROR,
+    discovery_sources,
+)
 from crawler.discovery.feed import FeedDiscovery
 from crawler.discovery.robots import RobotsDiscovery
 from crawler.fetching import (
@@ -97,6 +102,7 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         """Built by Scrapy; refuses bad recheck settings before anything is fetched."""
         check_settings(crawler.settings)
+        discovery_sources(crawler.settings.get("DISCOVERY_SOURCES"))
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         return spider
 
@@ -106,9 +112,10 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
         the sitemaps it names follow)."""
         yield self.request(self.section_url, "section", "section", self.parse_listing,
                            **{META_PAGE_NUMBER: 1})  # fmt: skip
-        if not self.crawler.settings.getbool("ROBOTSTXT_OBEY"):
+        if self.uses("sitemap") and not self.crawler.settings.getbool("ROBOTSTXT_OBEY"):
             yield self.robots_request()
-        yield self.feed_request()
+        if self.uses("rss"):
+            yield self.feed_request()
         urls = recheck_urls(self.crawler.settings, self.section, self.recheck)
         logger.info("Rechecking %d known articles (recheck=%s)", len(urls), self.recheck)
         for url in urls:
@@ -198,7 +205,7 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
                 self.crawler.stats.inc_value("wire/listing/older_than_since")
                 continue
             yield self.article_request(entry.url, "section")
-        if is_section:
+        if is_section and self.uses("archive"):
             yield from self.archive_requests(entries)
         yield from self.next_listing_page(response, listing.next_url, entries, reached_since)
 
