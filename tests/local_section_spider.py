@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from crawler.spiders.section import SectionSpider
 
 
@@ -13,4 +15,4 @@ class LocalSectionSpider(SectionSpider):
     allowed_domains = ("127.0.0.1",)
     # the served set (fixtures/sputnik-africa) has no feed, sitemaps or day archives: these
     # tests are about the section's listing and faults
-    custom_settings = {"DISCOVERY_SOURCES": ""}
+    custom_settings: ClassVar[dict[str, Any]] = {"DISCOVERY_SOURCES": ""}

@@ -4,6 +4,8 @@ and any host."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from crawler.spiders.section import SectionSpider
 
 
@@ -14,4 +16,4 @@ class OpenSectionSpider(SectionSpider):
     section = "africa"
     # the served set (fixtures/sputnik-africa) has no feed, sitemaps or day archives: these
     # tests are about the section's listing and faults
-    custom_settings = {"DISCOVERY_SOURCES": ""}
+    custom_settings: ClassVar[dict[str, Any]] = {"DISCOVERY_SOURCES": ""}
