@@ -30,7 +30,8 @@ def parse_feed(url: str, body: bytes) -> ListingPage:
         raise UnparseablePage(f"not an RSS or Atom feed{f' ({problem})' if problem else ''}")
     entries: list[ListingEntry] = []
     for item in parsed.entries:
-        link = resolve(url, str(item.get("link") or "").strip())
+        href = str(item.get("link") or "").strip()
+        link = resolve(url, href) if href else None
         if not link:
             raise UnparseablePage(f"a feed item without a usable <link>: {item.get('title')!r}")
         moment = item.get("published_parsed") or item.get("updated_parsed")

@@ -76,7 +76,8 @@ def _window(url: str) -> tuple[date | None, date | None]:
 
 def parse_sitemap(url: str, body: bytes) -> Sitemap:
     """The sitemap index or urlset at ``url``; :class:`UnparseablePage` for anything else
-    (an HTML page, a feed, XML of another kind, a urlset entry with no ``<loc>``)."""
+    (an HTML page, a feed, XML of another kind, an entry whose ``<loc>`` is no URL, a sitemap
+    with no entry)."""
     try:
         reader = ScrapySitemap(body)
     except (LxmlError, StopIteration, ValueError) as error:
@@ -90,7 +91,8 @@ def parse_sitemap(url: str, body: bytes) -> Sitemap:
     except LxmlError as error:
         raise UnparseablePage(f"broken sitemap XML: {error}") from None
     for item in items:
-        loc = resolve(url, str(item.get("loc") or "").strip())
+        href = str(item.get("loc") or "").strip()
+        loc = resolve(url, href) if href else None
         if not loc:
             raise UnparseablePage(f"a sitemap entry without a usable <loc>: {item!r}"[:200])
         raw = item.get("lastmod")
@@ -108,6 +110,10 @@ def parse_sitemap(url: str, body: bytes) -> Sitemap:
                     position=len(sitemap.entries),
                 )
             )
+    if not sitemap.sitemaps and not sitemap.entries:
+        # Scrapy's reader skips an entry without <loc>; the site never serves an empty index
+        # or month: a sitemap with nothing in it is one whose form changed
+        raise UnparseablePage(f"a sitemap {reader.type} with no entry that has a <loc>")
     return sitemap
 
 
