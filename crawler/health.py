@@ -36,7 +36,7 @@ class CoverageCheck:
     def __init__(self, crawler: Crawler, window: int) -> None:
         self.crawler = crawler
         self.window = window
-        self.checked = False
+        self.dropped: bool | None = None  # the verdict, once judged
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CoverageCheck:
@@ -49,18 +49,26 @@ class CoverageCheck:
         return check
 
     def spider_idle(self) -> None:
-        """Judge the crawl once, when it has nothing left to fetch."""
-        if self.checked:
-            return
-        self.checked = True
+        """Judge the crawl once it has nothing left to do; end it when its coverage dropped
+        (on every idle round from then on: another handler may keep the crawl open once)."""
+        busy = getattr(self.crawler.spider, "discovery_busy", None)
+        if callable(busy) and busy():
+            return  # candidates still wait to be requested: not done yet
+        if self.dropped is None:
+            self.dropped = self.judge()
+        if self.dropped:
+            raise CloseSpider(FINISH_COVERAGE_DROPPED)
+
+    def judge(self) -> bool:
+        """Whether this crawl's coverage dropped against the crawls before it (logged)."""
         path = Path(self.crawler.settings.get("STORE_PATH"))
         if not path.is_file():
-            return
+            return False
         with Store(path) as store:
             try:
                 report = health_report(store.db, crawl_id(self.crawler), self.window)
             except LookupError:
-                return  # the crawl was never recorded (the store refused it)
+                return False  # the crawl was never recorded (the store refused it)
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value(STAT_HEALTH, "dropped" if report.dropped else
@@ -73,4 +81,4 @@ class CoverageCheck:
                 "; ".join(map(str, report.drops)),
                 path,
             )
-            raise CloseSpider(FINISH_COVERAGE_DROPPED)
+        return report.dropped

@@ -27,6 +27,7 @@ CONTACT: str | None = None  # required by a live `scrapy crawl` (crawler.politen
 MAX_LISTING_PAGES = 200  # read by crawler.spiders.section.SectionSpider.page_limit
 HEALTH_WINDOW = 5  # read by crawler.health.CoverageCheck
 DISCOVERY_SOURCES = "rss,sitemap,archive"  # read by crawler.discovery.base.DiscoverySpider
+DISCOVERY_BATCH = 1000  # read by crawler.discovery.base.DiscoverySpider
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -80,6 +81,11 @@ PROJECT_SETTINGS: dict[str, str] = {
         "the discovery sources a section spider uses besides its section page, "
         "comma-separated, of `rss`, `sitemap` (the article sitemaps robots.txt names) and "
         "`archive` (day archives); empty: the section's listing alone (see *Discovery*)"
+    ),
+    "DISCOVERY_BATCH": (
+        "the most article requests one listing, sitemap or feed puts in Scrapy's queue at "
+        "once; the rest wait as URLs and are requested a batch at a time when the crawl is "
+        "idle (a sitemap of 100,000 links never becomes 100,000 queued requests)"
     ),
     "HEALTH_WINDOW": (
         "how many earlier crawls of the spider a crawl's coverage is compared with before it "

@@ -74,6 +74,16 @@ def test_no_request_under_a_disallowed_path_is_ever_made(routine: Path) -> None:
     assert stats(routine)["robotstxt/forbidden/archive/services/"] == 1
 
 
+def test_candidates_are_requested_in_bounded_batches(routine: Path, tmp_path: Path) -> None:
+    store = tmp_path / "w.db"
+    run = crawl(store, SET, "-s", "DISCOVERY_BATCH=2")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert stats(store)["wire/discovery/backlog_max"] > 2
+    assert stats(store)["wire/health"] == "not_judged"  # judged once, at the very end
+    articles = "SELECT url FROM articles ORDER BY url"
+    assert list(Database(store).query(articles)) == list(Database(routine).query(articles))
+
+
 def test_robots_txt_is_a_stored_fetch(routine: Path) -> None:
     db = Database(routine)
     (robots,) = db.query("SELECT * FROM fetches WHERE kind = 'robots'")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import UsageError
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, UsageError
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
@@ -40,6 +42,7 @@ META_REQUIRED_SECTION = "wire_required_section"
 STAT_SECTION_ERROR = "wire/section/error"
 STAT_REFUSED_URL = "wire/listing/refused_url"
 OPTIONAL_SOURCES = ("rss", "sitemap", "archive")
+STAT_BACKLOG = "wire/discovery/backlog_max"
 # Articles go before the next listing page: the queue then holds one page of articles at a
 # time, not the whole section's (memory flat in the section's size; articles stored sooner).
 ARTICLE_PRIORITY = 1
@@ -70,6 +73,56 @@ class DiscoverySpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.refused_urls: set[str] = set()  # each refused link recorded once per run
         self.pending_items: list[Any] = []  # items made outside a callback (robots.txt)
+        self.backlog: deque[tuple[str, str]] = deque()  # (url, source) not yet requested
+        self.fed_at_idle = False  # a batch was requested from the backlog in this idle spell
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        """Built by Scrapy; feeds the backlog when the crawl is idle."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.feed_backlog, signal=signals.spider_idle)
+        return spider
+
+    @property
+    def batch(self) -> int:
+        """``DISCOVERY_BATCH``: the most article requests queued at once from one source page."""
+        return max(1, self.crawler.settings.getint("DISCOVERY_BATCH"))
+
+    def discovery_busy(self) -> bool:
+        """Whether candidates still wait to be requested (for ``crawler.health``: a crawl is
+        judged only when it is done)."""
+        return bool(self.backlog) or self.fed_at_idle
+
+    def feed_backlog(self) -> None:
+        """When the crawl is idle, request the next batch of waiting candidates; once the
+        backlog is empty, keep the crawl open one idle round more, so every idle handler sees
+        a crawl with nothing left to do."""
+        if not self.backlog:
+            if self.fed_at_idle:
+                self.fed_at_idle = False
+                raise DontCloseSpider
+            return
+        engine = self.crawler.engine
+        assert engine is not None
+        for _ in range(min(self.batch, len(self.backlog))):
+            url, source = self.backlog.popleft()
+            engine.crawl(self.article_request(url, source))
+        self.fed_at_idle = True
+        raise DontCloseSpider
+
+    def article_requests(self, candidates: Iterable[tuple[str, str]]) -> Iterator[Request]:
+        """Requests for (URL, source) candidates: up to ``DISCOVERY_BATCH`` now when nothing
+        waits already, the others into the backlog (kept as pairs of strings, a fraction of a
+        request's memory), requested a batch at a time when the crawl is idle."""
+        made, batch = 0, self.batch
+        for url, source in candidates:
+            if made < batch and not self.backlog:
+                made += 1
+                yield self.article_request(url, source)
+            else:
+                self.backlog.append((url, source))
+        stats = self.crawler.stats
+        stats.max_value(STAT_BACKLOG, len(self.backlog))
 
     def uses(self, source: str) -> bool:
         """Whether ``DISCOVERY_SOURCES`` names ``source``."""
@@ -163,11 +216,17 @@ class DiscoverySpider(scrapy.Spider):
         yield DiscoveryItem(fetch, dataclasses.replace(page, entries=entries), source)
         yield from refusals
         self.crawler.stats.inc_value(f"wire/{source}/candidates", len(entries))
-        for entry in entries:
-            if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
-                self.crawler.stats.inc_value(f"wire/{source}/older_than_since")
-                continue
-            yield self.article_request(entry.url, source)
+        yield from self.article_requests(
+            (entry.url, source) for entry in entries if self.within_since(entry.listed_at, source)
+        )
+
+    def within_since(self, listed_at: str | None, source: str) -> bool:
+        """Whether a candidate listed at ``listed_at`` is not older than ``since`` (counted
+        ``wire/<source>/older_than_since`` when it is)."""
+        if self.since_iso and listed_at and listed_at < self.since_iso:
+            self.crawler.stats.inc_value(f"wire/{source}/older_than_since")
+            return False
+        return True
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         """An HTTP error status, a failed download or a refused request: recorded, never

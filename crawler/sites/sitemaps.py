@@ -8,7 +8,6 @@ it reads into the project's data and refuses what is no sitemap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
@@ -74,6 +73,29 @@ def _window(url: str) -> tuple[date | None, date | None]:
     return days[0], days[1]
 
 
+def _add(sitemap: Sitemap, url: str, item: dict[str, object]) -> None:
+    """Add one entry Scrapy's reader read to ``sitemap``."""
+    href = str(item.get("loc") or "").strip()
+    loc = resolve(url, href) if href else None
+    if not loc:
+        raise UnparseablePage(f"a sitemap entry without a usable <loc>: {item!r}"[:200])
+    raw = item.get("lastmod")
+    lastmod_raw = str(raw) if raw else None
+    if sitemap.kind == "index":
+        start, end = _window(loc)
+        sitemap.sitemaps.append(SitemapRef(loc, _lastmod(lastmod_raw), start, end))
+    else:
+        sitemap.entries.append(
+            ListingEntry(
+                url=article_identity(loc),
+                title=None,
+                listed_at=_lastmod(lastmod_raw),
+                listed_raw=lastmod_raw,
+                position=len(sitemap.entries),
+            )
+        )
+
+
 def parse_sitemap(url: str, body: bytes) -> Sitemap:
     """The sitemap index or urlset at ``url``; :class:`UnparseablePage` for anything else
     (an HTML page, a feed, XML of another kind, an entry whose ``<loc>`` is no URL, a sitemap
@@ -87,29 +109,10 @@ def parse_sitemap(url: str, body: bytes) -> Sitemap:
         raise UnparseablePage(f"not a sitemap: the root element is <{reader.type}>")
     sitemap = Sitemap(url, kind)
     try:
-        items: Iterable[dict[str, object]] = list(reader)
+        for item in reader:  # one entry at a time: a sitemap of 100,000 is never one list
+            _add(sitemap, url, item)
     except LxmlError as error:
         raise UnparseablePage(f"broken sitemap XML: {error}") from None
-    for item in items:
-        href = str(item.get("loc") or "").strip()
-        loc = resolve(url, href) if href else None
-        if not loc:
-            raise UnparseablePage(f"a sitemap entry without a usable <loc>: {item!r}"[:200])
-        raw = item.get("lastmod")
-        lastmod_raw = str(raw) if raw else None
-        if kind == "index":
-            start, end = _window(loc)
-            sitemap.sitemaps.append(SitemapRef(loc, _lastmod(lastmod_raw), start, end))
-        else:
-            sitemap.entries.append(
-                ListingEntry(
-                    url=article_identity(loc),
-                    title=None,
-                    listed_at=_lastmod(lastmod_raw),
-                    listed_raw=lastmod_raw,
-                    position=len(sitemap.entries),
-                )
-            )
     if not sitemap.sitemaps and not sitemap.entries:
         # Scrapy's reader skips an entry without <loc>; the site never serves an empty index
         # or month: a sitemap with nothing in it is one whose form changed

@@ -198,13 +198,9 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
             self.layout_unrecognized(
                 response, f"no article that {listing.parser} {listing.parser_version} recognizes"
             )
-        reached_since = False
-        for entry in entries:
-            if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
-                reached_since = True
-                self.crawler.stats.inc_value("wire/listing/older_than_since")
-                continue
-            yield self.article_request(entry.url, "section")
+        within = [e for e in entries if self.within_since(e.listed_at, "listing")]
+        reached_since = len(within) < len(entries)
+        yield from self.article_requests((entry.url, "section") for entry in within)
         if is_section and self.uses("archive"):
             yield from self.archive_requests(entries)
         yield from self.next_listing_page(response, listing.next_url, entries, reached_since)
