@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -158,14 +159,14 @@ class Repository:
 
     def insert_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         """Insert rows (all with the same keys) into an existing table with one prepared
-        ``INSERT``; a missing column is an error, never added."""
-        batch = list(rows)
-        if not batch:
-            return
-        columns = tuple(batch[0])
-        self.db.conn.executemany(
-            insert_sql(table, columns), [[row[column] for column in columns] for row in batch]
-        )
+        ``INSERT``, 1,000 at a time (a sitemap's 100,000 entries are never one list of rows);
+        a missing column is an error, never added."""
+        rows = iter(rows)
+        while batch := list(islice(rows, 1000)):
+            columns = tuple(batch[0])
+            self.db.conn.executemany(
+                insert_sql(table, columns), [[row[column] for column in columns] for row in batch]
+            )
 
     # Crawls, fetches and bodies
 

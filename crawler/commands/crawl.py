@@ -154,7 +154,7 @@ class Command(ScrapyCrawl):
                 print(
                     f"error: could not fetch the section page ({error}).\n"
                     "The live site cannot be reached from here. To replay the recorded site:\n"
-                    f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnik-africa",
+                    f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnikglobe-africa",
                     file=sys.stderr,
                 )
         self.exitcode = exit_code(reason)
