@@ -146,6 +146,18 @@ def test_the_coverage_query_shows_what_each_source_found_alone(routine: Path) ->
     }
 
 
+@pytest.mark.parametrize("name", ["discovery_coverage", "robots_refusals", "health_by_crawl"])
+def test_the_discovery_queries_answer_in_datasette(routine: Path, name: str) -> None:
+    from datasette.app import Datasette
+
+    from store import load_metadata
+    from tests.datasette_client import Client
+
+    client = Client(Datasette(files=[str(routine)], metadata=load_metadata(routine)))
+    params = {} if name == "health_by_crawl" else {"crawl": ""}
+    assert client.rows(f"/wire/{name}", **params)
+
+
 def sitemap_fetches(store: Path, crawl_index: int = -1) -> set[str]:
     db = Database(store)
     crawls = [r["id"] for r in db.query("SELECT id FROM crawls ORDER BY started_at, rowid")]

@@ -288,7 +288,7 @@ def test_robots_txt_disallowing_an_article_is_obeyed_and_recorded(network: Fault
     fetch = network.fetch("1106449902")
     assert (fetch["outcome"], fetch["error"]) == (
         "refused",
-        "IgnoreRequest: Forbidden by robots.txt",
+        "IgnoreRequest: Forbidden by robots.txt: /20230117/",  # the rule's path
     )
     assert network.requests_to(article_path("1106449902")) == []
     assert network.stats["robotstxt/forbidden"] == 1

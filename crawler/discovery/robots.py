@@ -95,7 +95,14 @@ class EvidenceRobotsTxtMiddleware(RobotsTxtMiddleware):
         ):
             spider = self.crawler.spider
             if isinstance(spider, RobotsListener):
-                spider.robots_fetched(response)
+                # the HTTP handler's response does not carry its request yet at this point
+                kept = (
+                    response if response.request is not None else response.replace(request=request)
+                )
+                try:
+                    spider.robots_fetched(kept)
+                except Exception:  # recording must never cost the rules: they still apply
+                    logger.exception("Could not record the robots.txt fetch %s", request.url)
         return response
 
 

@@ -107,20 +107,20 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        """The section page, the feed, then the known articles due for a recheck (robots.txt
+        """The section page, the known articles due for a recheck, then the feed (robots.txt
         comes first: Scrapy's middleware fetches it before the first request to the host, and
         the sitemaps it names follow)."""
         yield self.request(self.section_url, "section", "section", self.parse_listing,
                            **{META_PAGE_NUMBER: 1})  # fmt: skip
         if self.uses("sitemap") and not self.crawler.settings.getbool("ROBOTSTXT_OBEY"):
             yield self.robots_request()
-        if self.uses("rss"):
-            yield self.feed_request()
         urls = recheck_urls(self.crawler.settings, self.section, self.recheck)
         logger.info("Rechecking %d known articles (recheck=%s)", len(urls), self.recheck)
         for url in urls:
             self.crawler.stats.inc_value(STAT_RECHECK)
             yield self.request(url, "article", "recheck", self.parse_article)
+        if self.uses("rss"):
+            yield self.feed_request()
 
     @property
     def page_limit(self) -> int | None:
