@@ -35,6 +35,7 @@ EXTENSIONS = json.dumps({"scrapy.extensions.logstats.LogStats": None,
                          "crawler.progress.ProgressStats": 0, "crawler.health.CoverageCheck": 200,
                          "benchmarks.timing.CrawlTimer": 0})  # fmt: skip
 HOST = "https://sputnikglobe.com"
+WORK = ROOT / "benchmarks" / ".work"
 AT = "2023-01-20T12:00:00Z"
 
 
@@ -83,7 +84,9 @@ def main() -> int:
     parser.add_argument("--stop-after", type=int, default=5000, help="items (0: all)")
     parser.add_argument("--workdir", type=Path, help="keep the site and store here")
     args = parser.parse_args()
-    work = args.workdir or Path(tempfile.mkdtemp(prefix="listing-memory-", dir=ROOT))
+    # under the project (FIXTURES_REPLAY takes a relative folder), in the git-ignored .work/
+    WORK.mkdir(parents=True, exist_ok=True)
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="listing-memory-", dir=WORK))
     site, store = work / "site", work / "wire.db"
     if site.exists():
         shutil.rmtree(site)
@@ -103,6 +106,8 @@ def main() -> int:
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 7):  # 7: ended by CLOSESPIDER_ITEMCOUNT
         print(done.stderr[-3000:], file=sys.stderr)
+        if args.workdir is None:
+            shutil.rmtree(work)
         return 1
     from sqlite_utils import Database
 
