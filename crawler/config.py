@@ -26,6 +26,7 @@ from scrapy.settings import default_settings
 from scrapy.spiderloader import get_spider_loader
 
 from crawler import settings as project_settings
+from crawler.discovery.base import discovery_sources
 from crawler.fixtures import FixtureError, fixture_set_path
 from crawler.politeness import contact_usage_error
 from crawler.settings import PROJECT_SETTING_KINDS
@@ -85,6 +86,24 @@ def _bytes(settings: BaseSettings, name: str) -> str | None:
         return "not a whole number of bytes"
     if size <= 0:
         return "must be a number of bytes, 1 or more"
+    return None
+
+
+def _positive_count(settings: BaseSettings, name: str) -> str | None:
+    try:
+        count = settings.getint(name)
+    except (TypeError, ValueError):
+        return "not a whole number"
+    if count <= 0:
+        return "must be 1 or more"
+    return None
+
+
+def _sources(settings: BaseSettings, name: str) -> str | None:
+    try:
+        discovery_sources(settings.get(name))
+    except UsageError as error:
+        return str(error).split(": ", 1)[-1]
     return None
 
 
@@ -169,6 +188,8 @@ KIND_CHECKS: dict[str, Check] = {
     "output folder": _output_folder,
     "bytes": _bytes,
     "timeout": _timeout,
+    "positive count": _positive_count,
+    "sources": _sources,
     "boolean": _boolean,
     "hosts": _hosts,
     "schedule": _schedule,

@@ -34,14 +34,15 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from domain.records import FetchKind, FetchOutcome, FetchRecord
+from domain.records import FETCH_KINDS, FetchKind, FetchOutcome, FetchRecord
 from domain.times import utc_now
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
 # request.meta keys this project sets
-META_KIND = "wire_kind"  # "section" | "listing" | "article"
+META_KIND = "wire_kind"  # a FetchKind: "section", "listing", "article", "sitemap", ...
+META_SOURCE = "wire_source"  # how the request was found (domain.records.DiscoverySource)
 META_RECEIVED_AT = "wire_received_at"  # when the response arrived (set by ReceivedAtMiddleware)
 META_RECORDED_AT = "fixture_fetched_at"  # a replayed response's original fetch time
 META_GAVE_UP = "wire_gave_up"  # why retrying stopped (set by RetryAfterMiddleware)
@@ -108,6 +109,7 @@ def fetch_from_response(
         headers=_headers(response),
         body=response.body,
         redirect_status=_redirect_status(request.meta),
+        source=_source(request),
     )
 
 
@@ -175,6 +177,7 @@ def fetch_from_failure(failure: Failure, crawl_id: str) -> FetchRecord:
         fetched_at=utc_now(),
         error=error,
         referer=referer.decode("latin-1") if referer else None,
+        source=_source(request),
     )
 
 
@@ -443,8 +446,13 @@ def refused_page(fetch: FetchRecord, reason: str) -> FetchRecord:
 
 def _kind(request: Request) -> FetchKind:
     kind = request.meta.get(META_KIND, "article")
-    assert kind in ("section", "listing", "article")
+    assert kind in FETCH_KINDS
     return kind
+
+
+def _source(request: Request) -> str | None:
+    source = request.meta.get(META_SOURCE)
+    return source if isinstance(source, str) else None
 
 
 def link_refusal(url: str, allowed_domains: Iterable[str] = ()) -> str | None:

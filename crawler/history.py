@@ -84,6 +84,15 @@ def recheck_urls(settings: BaseSettings, section: str, mode: RecheckMode) -> lis
         return store.due_for_recheck(recheck_now(settings), schedule, section)
 
 
+def known_articles(settings: BaseSettings, urls: list[str]) -> set[str]:
+    """Those of ``urls`` already stored as articles in the store at ``STORE_PATH``."""
+    path = Path(settings.get("STORE_PATH"))
+    if not urls or not path.is_file():
+        return set()
+    with Store(path) as store:
+        return store.known_urls(urls)
+
+
 def redirected_away(response: Response, section_url: str) -> str | None:
     """Why a redirected article response means the article is gone, or None if it does not."""
     redirects = response.meta.get("redirect_urls") or []

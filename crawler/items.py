@@ -20,6 +20,9 @@ class ArticleItem:
     fetch: FetchRecord
     text: str  # the page as decoded (crawler.fetching.decode_page)
     record: ArticleRecord | None = None
+    # the section the page must name (its rubric or a tag) to be kept as an article: set when
+    # the source that found it does not say the section (RSS, a sitemap, a day archive)
+    required_section: str | None = None
 
 
 @dataclass
@@ -29,6 +32,16 @@ class ListingItem:
     fetch: FetchRecord
     listing: ListingPage
     section: str
+
+
+@dataclass
+class DiscoveryItem:
+    """A discovery source's page (robots.txt, a sitemap, the RSS feed, a day archive) and the
+    article candidates it listed."""
+
+    fetch: FetchRecord
+    page: ListingPage
+    source: str
 
 
 @dataclass

@@ -29,6 +29,9 @@ WARC_DIR: str | None = None  # read by store.Store.begin_crawl (store/warc_captu
 WARC_MAX_SIZE = 1_000_000_000
 STORE_QUICK_CHECK = True  # read by crawler.commands.crawl.check_store
 STORE_WRITER_TIMEOUT = 120.0  # read by pipelines.storage.StoragePipeline
+HEALTH_WINDOW = 5  # read by crawler.health.CoverageCheck
+DISCOVERY_SOURCES = "rss,sitemap,archive"  # read by crawler.discovery.base.DiscoverySpider
+DISCOVERY_BATCH = 1000  # read by crawler.discovery.base.DiscoverySpider
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -96,6 +99,20 @@ PROJECT_SETTINGS: dict[str, str] = {
         "write (a lock held elsewhere, a hung process); past it the writer is stopped and the "
         "crawl ends (`store_timeout`, exit status 8)"
     ),
+    "DISCOVERY_SOURCES": (
+        "the discovery sources a section spider uses besides its section page, "
+        "comma-separated, of `rss`, `sitemap` (the article sitemaps robots.txt names) and "
+        "`archive` (day archives); empty: the section's listing alone (see *Discovery*)"
+    ),
+    "DISCOVERY_BATCH": (
+        "the most article requests one listing, sitemap or feed puts in Scrapy's queue at "
+        "once; the rest wait as URLs and are requested a batch at a time when the crawl is "
+        "idle (a sitemap of 100,000 links never becomes 100,000 queued requests)"
+    ),
+    "HEALTH_WINDOW": (
+        "how many earlier crawls of the spider a crawl's coverage is compared with before it "
+        "ends (see *Discovery*); `0`: no comparison"
+    ),
 }
 
 # The kind of value each project setting takes: crawler.config checks every one of them,
@@ -117,6 +134,9 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "WARC_MAX_SIZE": "bytes",
     "STORE_QUICK_CHECK": "boolean",
     "STORE_WRITER_TIMEOUT": "timeout",
+    "DISCOVERY_SOURCES": "sources",
+    "DISCOVERY_BATCH": "positive count",
+    "HEALTH_WINDOW": "count",
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
@@ -150,6 +170,9 @@ DOWNLOAD_HANDLERS = {
 }
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.AddressGuardMiddleware": 50,
+    # Scrapy's robots.txt rules, refusals counted per source and rule, its fetch kept
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.discovery.robots.EvidenceRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.ResolverRefusalMiddleware": 560,  # sees a refused lookup before retries
@@ -169,6 +192,7 @@ EXTENSIONS = {
     "crawler.feeds.ArticleFeedExporter": 0,
     "crawler.progress.ProgressStats": 0,
     "crawler.politeness.CrawlDelay": 100,  # after AutoThrottle (0): its floor holds
+    "crawler.health.CoverageCheck": 200,  # a crawl whose coverage dropped ends saying so
 }
 # Item log lines name the page instead of printing its body and blocks.
 LOG_FORMATTER = "crawler.logformatter.ItemLogFormatter"

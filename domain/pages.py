@@ -128,6 +128,12 @@ class ArticlePage:
         """The page as a JSON-ready dict."""
         return asdict(self)
 
+    def in_section(self, section: str) -> bool:
+        """Whether the page's own rubric or one of its tags names ``section`` (any case)."""
+        wanted = section.casefold()
+        names = [self.section or "", *(tag.name for tag in self.tags)]
+        return any(name.casefold() == wanted for name in names)
+
 
 @dataclass
 class ListingEntry:

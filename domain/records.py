@@ -25,6 +25,7 @@ FetchOutcome = Literal[
     "unparseable",
     "redirected_away",
     "refused",
+    "out_of_section",
     "failed",
 ]
 
@@ -90,12 +91,28 @@ FETCH_OUTCOMES: dict[FetchOutcome, OutcomeMeaning] = {
         "or a redirect to any of these",
         "the fetch (the 3xx when a redirect was refused)",
     ),
+    "out_of_section": OutcomeMeaning(
+        "an article page found by a source that does not say the section (RSS, a sitemap, a "
+        "day archive) whose own section and tags do not put it in the spider's section",
+        "the fetch and body; no article",
+    ),
     "failed": OutcomeMeaning(
         "any other network failure (DNS, connection refused or reset)", "the fetch"
     ),
 }
 
-FetchKind = Literal["section", "listing", "article"]
+# section: the section page; listing: its "load more" chunks; article: an article page;
+# robots: robots.txt; sitemap: a sitemap index or sitemap; feed: an RSS feed; archive: a day
+# archive page (``/YYYYMMDD/``)
+FetchKind = Literal["section", "listing", "article", "robots", "sitemap", "feed", "archive"]
+FETCH_KINDS: tuple[FetchKind, ...] = (
+    "section", "listing", "article", "robots", "sitemap", "feed", "archive",
+)  # fmt: skip
+# How a request was found (``fetches.source``): the section's listing, the edition's RSS feed,
+# an article sitemap, a day archive, robots.txt (the sitemaps it names), a recheck of a known
+# article. Candidates from ``rss``, ``sitemap`` and ``archive`` do not say their section.
+DiscoverySource = Literal["section", "rss", "sitemap", "archive", "robots", "recheck"]
+UNSECTIONED_SOURCES: frozenset[str] = frozenset({"rss", "sitemap", "archive"})
 
 EventKind = Literal[
     "gone",  # a known article answered 404/410 or redirected to the section or home page
@@ -141,6 +158,7 @@ class FetchRecord:
     redirect_status: int | None = None  # the first redirect's status, when one was followed
     encoding: str | None = None  # the character encoding the page's text was decoded with
     encoding_errors: int | None = None  # undecodable bytes replaced by U+FFFD (None: not decoded)
+    source: str | None = None  # how the request was found (DiscoverySource), where known
 
     def __post_init__(self) -> None:
         """Hash the body once, where the fetch is made: every later user reads this hash."""

@@ -5,11 +5,14 @@ An :class:`crawler.items.ArticleItem` leaves with its ``record`` (parsed, split,
 ``wire/article/dropped_url``; each article counted by the parser that read it as
 ``wire/article/parser/<name>``, so the pages only the generic extractor read stand apart); a
 page no parser reads as an article leaves as a :class:`crawler.items.FetchItem` whose fetch is
-``unparseable`` — kept raw, to re-parse later. Other items pass through.
+``unparseable`` — kept raw, to re-parse later. A page found by a source that does not say the
+section (``required_section`` set) whose own rubric and tags do not name that section leaves as
+a fetch with outcome ``out_of_section``. Other items pass through.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 STAT_PARSER_ERROR = "wire/parser/error"
 STAT_DROPPED_URL = "wire/article/dropped_url"  # links on an article page that are no URL
 STAT_PARSER = "wire/article/parser"  # + "/<name>": articles read by each parser
+STAT_OUT_OF_SECTION = "wire/article/out_of_section"
 
 
 class ArticlePipeline:
@@ -63,6 +67,20 @@ class ArticlePipeline:
             logger.exception("Parser error on %s", fetch.final_url)
             self.stats.inc_value(STAT_PARSER_ERROR)
             return FetchItem(refused_page(fetch, f"parser error: {type(bug).__name__}: {bug}"))
+        required = adapter.get("required_section")
+        if required and not record.page.in_section(required):
+            self.stats.inc_value(STAT_OUT_OF_SECTION)
+            names = ", ".join(
+                [record.page.section or "no rubric"] + [t.name for t in record.page.tags]
+            )
+            logger.info("Out of section %s: %s (%s)", required, record.url, names)
+            return FetchItem(
+                dataclasses.replace(
+                    fetch,
+                    outcome="out_of_section",
+                    error=f"not in section {required}: rubric and tags {names}",
+                )
+            )
         self.stats.inc_value(f"{STAT_PARSER}/{record.page.parser}")
         if record.page.parser == GenericV1.name:
             logger.info("No site parser recognizes %s: read by the generic extractor", record.url)

@@ -140,14 +140,17 @@ class StoragePipeline:
         """Write an item with a fetch in one transaction; what the article's save did, if any.
 
         An item with an article ``record`` is an article, one with a ``listing`` a listing page,
-        any other item a fetch alone (an article page that no article pipeline read is refused
-        by the store: an ``ok`` fetch is saved with its article).
+        one with a ``page`` a discovery source's page, any other item a fetch alone (an article
+        page that no article pipeline read is refused by the store: an ``ok`` fetch is saved
+        with its article).
         """
         fetch = adapter["fetch"]
         if adapter.get("record") is not None:
             return await writer.save_article(fetch, adapter["record"])
         if adapter.get("listing") is not None:
             await writer.save_listing(fetch, adapter["listing"], adapter["section"])
+        elif adapter.get("page") is not None:
+            await writer.save_discovery(fetch, adapter["page"], adapter["source"])
         else:
             await writer.save_fetch(fetch)
         return None

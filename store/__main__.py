@@ -1,4 +1,4 @@
-"""Command line for a store: ``python -m store {export,import,summary,serve,metadata,reparse}
+"""Command line for a store: ``python -m store {export,import,summary,health,serve,metadata,reparse}
 STORE_PATH``.
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from domain.times import iso_z, parse_iso
+from store.crawl_health import DEFAULT_WINDOW, format_health, health_report, latest_crawl
 from store.db import Store
 from store.errors import StoreError
 from store.health import read_only_reason, read_only_uri
@@ -124,6 +125,22 @@ def command_summary(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from error
     write_lines([format_summary(summary, args.store)])
     return 0
+
+
+def command_health(args: argparse.Namespace) -> int:
+    """Print a crawl's coverage against the crawls before it; exit status 1 when it dropped."""
+    if args.last < 1:
+        raise CommandError("--last must be 1 or more")
+    with open_store(args.store) as store:
+        crawl = args.crawl or latest_crawl(store.db)
+        if crawl is None:
+            raise CommandError(f"{args.store} holds no crawl")
+        try:
+            report = health_report(store.db, crawl, args.last)
+        except LookupError as error:
+            raise CommandError(str(error)) from error
+    write_lines([format_health(report)])
+    return 1 if report.dropped else 0
 
 
 def command_reparse(args: argparse.Namespace) -> int:
@@ -290,6 +307,22 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "summary", command_summary, "python -m store summary data/wire.db"
     )
     summary.add_argument("--crawl", metavar="CRAWL_ID", help="count the fetches of one crawl")
+    health = add_command(
+        commands,
+        "health",
+        command_health,
+        "python -m store health data/wire.db --last 5 || echo 'coverage dropped'",
+    )
+    health.add_argument(
+        "--crawl", metavar="CRAWL_ID", help="judge this crawl (default: the latest)"
+    )
+    health.add_argument(
+        "--last",
+        type=int,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help=f"compare with the last N crawls (default {DEFAULT_WINDOW})",
+    )
     serve = add_command(
         commands,
         "serve",

@@ -36,6 +36,7 @@ ARTICLE_KINDS = frozenset({"article"})
 # Outcomes of an article fetch that mean the article is gone (404/410, redirect to the section).
 GONE_OUTCOMES = frozenset({"not_found", "redirected_away"})
 LISTING_KINDS = frozenset({"section", "listing"})
+DISCOVERY_KINDS = frozenset({"robots", "sitemap", "feed", "archive"})
 
 SELECT_VERSION_BLOCKS = """
 SELECT position, kind, destination, text, sha256, data FROM blocks
@@ -218,6 +219,15 @@ class Store:
             self.repo.insert_listing(fetch_id, fetch, listing, section)
         return fetch_id
 
+    def save_discovery(self, fetch: FetchRecord, page: ListingPage, source: str) -> int:
+        """Save a discovery source's page (robots.txt, a sitemap, a feed, a day archive) and the
+        article candidates it listed (none for robots.txt or a sitemap index)."""
+        check_fetch(fetch, kinds=DISCOVERY_KINDS, ok=True)
+        with self.db.atomic():
+            fetch_id = self.repo.insert_fetch(fetch)
+            self.repo.insert_discoveries(fetch_id, fetch, page, source)
+        return fetch_id
+
     def save_article(self, fetch: FetchRecord, article: ArticleRecord) -> SaveResult:
         """Save an article page: its fetch, and a new version if its text is new."""
         check_fetch(fetch, kinds=ARTICLE_KINDS, ok=True)
@@ -298,6 +308,16 @@ class Store:
         """Known articles (of ``section``) born at or after ``born_after``: see
         :func:`store.rechecks.recheck_candidates`."""
         return recheck_candidates(self.db, section, born_after)
+
+    def known_urls(self, urls: list[str]) -> set[str]:
+        """Those of ``urls`` that are stored articles."""
+        found: set[str] = set()
+        for start in range(0, len(urls), 500):  # SQLite's bound on parameters, with room
+            batch = urls[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            rows = self.db.execute(f"SELECT url FROM articles WHERE url IN ({marks})", batch)
+            found.update(str(row[0]) for row in rows.fetchall())
+        return found
 
     def due_for_recheck(
         self, now: dt.datetime, schedule: Schedule, section: str | None = None

@@ -35,6 +35,9 @@ class StoreWriter(Protocol):
     def save_fetch(self, fetch: FetchRecord) -> int:
         """Save a fetch that gave no article or listing; its id."""
 
+    def save_discovery(self, fetch: FetchRecord, page: ListingPage, source: str) -> int:
+        """Save a discovery source's fetch and the candidates it listed; the fetch's id."""
+
     def finish_crawl(
         self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]
     ) -> None:
@@ -61,6 +64,9 @@ class AsyncStoreWriter(Protocol):
 
     async def save_fetch(self, fetch: FetchRecord) -> int:
         """See :meth:`StoreWriter.save_fetch`."""
+
+    async def save_discovery(self, fetch: FetchRecord, page: ListingPage, source: str) -> int:
+        """See :meth:`StoreWriter.save_discovery`."""
 
     async def finish_crawl(
         self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]
@@ -139,6 +145,19 @@ class SaveFetch:
 
 
 @dataclass(frozen=True)
+class SaveDiscovery:
+    """:meth:`StoreWriter.save_discovery`."""
+
+    fetch: FetchRecord
+    page: ListingPage
+    source: str
+
+    def apply(self, store: StoreWriter) -> int:
+        """Make the call on ``store``."""
+        return store.save_discovery(self.fetch, self.page, self.source)
+
+
+@dataclass(frozen=True)
 class FinishCrawl:
     """:meth:`StoreWriter.finish_crawl`."""
 
@@ -163,13 +182,23 @@ class Summary:
         return store.summary(self.crawl_id)
 
 
-Request = LimitPages | BeginCrawl | SaveArticle | SaveListing | SaveFetch | FinishCrawl | Summary
+Request = (
+    LimitPages
+    | BeginCrawl
+    | SaveArticle
+    | SaveListing
+    | SaveFetch
+    | SaveDiscovery
+    | FinishCrawl
+    | Summary
+)
 REQUESTS = (  # for isinstance(): every Request
     LimitPages,
     BeginCrawl,
     SaveArticle,
     SaveListing,
     SaveFetch,
+    SaveDiscovery,
     FinishCrawl,
     Summary,
 )

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -191,14 +192,14 @@ class Repository:
 
     def insert_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         """Insert rows (all with the same keys) into an existing table with one prepared
-        ``INSERT``; a missing column is an error, never added."""
-        batch = list(rows)
-        if not batch:
-            return
-        columns = tuple(batch[0])
-        self.db.conn.executemany(
-            insert_sql(table, columns), [[row[column] for column in columns] for row in batch]
-        )
+        ``INSERT``, 1,000 at a time (a sitemap's 100,000 entries are never one list of rows);
+        a missing column is an error, never added."""
+        rows = iter(rows)
+        while batch := list(islice(rows, 1000)):
+            columns = tuple(batch[0])
+            self.db.conn.executemany(
+                insert_sql(table, columns), [[row[column] for column in columns] for row in batch]
+            )
 
     # Crawls, fetches and bodies
 
@@ -284,6 +285,7 @@ class Repository:
                 "redirect_status": fetch.redirect_status,
                 "encoding": fetch.encoding,
                 "encoding_errors": fetch.encoding_errors,
+                "source": fetch.source,
             },
         )
 
@@ -333,6 +335,28 @@ class Repository:
                 {
                     "fetch_id": fetch_id,
                     **where,
+                    "position": entry.position,
+                    "url": entry.url,
+                    "title": entry.title,
+                    "listed_at": entry.listed_at,
+                    "listed_raw": entry.listed_raw,
+                }
+                for entry in page.entries
+            ),
+        )
+
+    def insert_discoveries(
+        self, fetch_id: int, fetch: FetchRecord, page: ListingPage, source: str
+    ) -> None:
+        """Insert the article candidates a discovery source (feed, sitemap, day archive) listed."""
+        self.insert_rows(
+            "discoveries",
+            (
+                {
+                    "fetch_id": fetch_id,
+                    "crawl_id": fetch.crawl_id,
+                    "source": source,
+                    "listing_url": page.url,
                     "position": entry.position,
                     "url": entry.url,
                     "title": entry.title,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from sqlite_utils import Database, Migrations
 
 from store import blockdata
-from store.tables import FTS, INDEXES, TABLES, TABLES_1, TABLES_2, TABLES_10, TableSpec
+from store.tables import FTS, INDEXES, TABLES, TABLES_1, TABLES_2, TABLES_7, TABLES_10, TableSpec
 from store.views import VIEWS
 
 __all__ = [
@@ -227,6 +227,14 @@ def _migration_5(db: Database) -> None:
     db.execute("INSERT INTO versions_fts (versions_fts) VALUES ('rebuild')")
 
 
+def _migration_7(db: Database) -> None:
+    """Version 7: discovery provenance — ``fetches.source`` (how a request was found) and
+    ``discoveries`` (what the RSS feed, the article sitemaps and day archives listed)."""
+    if "source" not in db.table("fetches").columns_dict:
+        db.table("fetches").add_column("source", str)
+    _create_tables(db, TABLES_7)
+
+
 def _migration_10(db: Database) -> None:
     """Migration 10: ``warc_records``, the WARC file, offset and record id of a fetch's exchange
     (an imported capture's source). Numbered 10 though it follows 5 on this branch: steps are
@@ -243,6 +251,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
     _migration_10,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

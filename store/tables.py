@@ -60,7 +60,7 @@ TABLES_1: dict[str, TableSpec] = {
             "referer": str,
             "headers": str,
             "body_sha256": str,
-        },  # version 2 adds redirect_status, version 3 encoding, 6 encoding_errors
+        },  # version 2 adds redirect_status, version 3 encoding, 6 encoding_errors, 7 source
         pk="id",
         foreign_keys=(("crawl_id", "crawls", "id"), ("body_sha256", "bodies", "sha256")),
         not_null=frozenset({"crawl_id", "kind", "requested_url", "outcome", "fetched_at"}),
@@ -364,6 +364,27 @@ TABLES_2: dict[str, TableSpec] = {
         ),
     ),
 }
+# Schema version 7: what each discovery source other than the section's listing (whose entries
+# are in ``listings``) put forward: the edition's RSS feed, the article sitemaps, day archives.
+TABLES_7: dict[str, TableSpec] = {
+    "discoveries": TableSpec(
+        columns={
+            "id": int,
+            "fetch_id": int,
+            "crawl_id": str,
+            "source": str,
+            "listing_url": str,
+            "position": int,
+            "url": str,
+            "title": str,
+            "listed_at": str,
+            "listed_raw": str,
+        },
+        pk="id",
+        foreign_keys=(("fetch_id", "fetches", "id"), ("crawl_id", "crawls", "id")),
+        not_null=frozenset({"fetch_id", "crawl_id", "source", "listing_url", "position", "url"}),
+    ),
+}
 # Schema migration 10: where a fetch's exchange is kept as a WARC record — the file an
 # import read it from (issue 13), and later the file a crawl's capture wrote it to.
 TABLES_10: dict[str, TableSpec] = {
@@ -374,7 +395,7 @@ TABLES_10: dict[str, TableSpec] = {
         not_null=frozenset({"file", "record_id"}),
     ),
 }
-TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2, **TABLES_10}
+TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2, **TABLES_7, **TABLES_10}
 
 # (table, columns, unique)
 INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
@@ -398,6 +419,10 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("listings", ("fetch_id",), False),
     ("listings", ("crawl_id",), False),
     ("listings", ("section", "crawl_id"), False),
+    ("discoveries", ("url",), False),
+    ("discoveries", ("crawl_id", "source"), False),
+    ("discoveries", ("fetch_id",), False),
+    ("fetches", ("crawl_id", "kind"), False),
     ("observations", ("article_id", "observed_at"), False),
     ("observations", ("fetch_id",), False),
     ("observations", ("version_id",), False),

@@ -138,6 +138,106 @@ JOIN fetches AS f ON f.id = o.fetch_id
 WHERE o.version_id = o.previous_version_id AND o.modified_at IS NOT o.previous_modified_at
 """.strip()
 
+# Every article candidate a discovery source put forward, one row per sighting: the section's
+# listing pages (``listings``) and the other sources (``discoveries``), with the fetch that
+# listed it and when that fetch was made.
+DISCOVERED_SQL = """
+SELECT l.crawl_id, 'section' AS source, l.fetch_id, l.listing_url, l.position, l.url,
+  l.title, l.listed_at, f.fetched_at AS found_at
+FROM listings AS l
+JOIN fetches AS f ON f.id = l.fetch_id
+UNION ALL
+SELECT d.crawl_id, d.source, d.fetch_id, d.listing_url, d.position, d.url,
+  d.title, d.listed_at, f.fetched_at AS found_at
+FROM discoveries AS d
+JOIN fetches AS f ON f.id = d.fetch_id
+""".strip()
+
+# How and when each stored article was first found: the first sighting (by fetch time, then
+# fetch), and every source that has listed it.
+ARTICLE_DISCOVERY_SQL = """
+SELECT
+  first.url,
+  first.source AS first_source,
+  first.found_at AS first_found_at,
+  first.fetch_id AS first_fetch_id,
+  first.listing_url,
+  first.position,
+  first.listed_at,
+  first.crawl_id,
+  (
+    SELECT group_concat(s.source, ', ')
+    FROM (SELECT DISTINCT source FROM discovered WHERE url = first.url ORDER BY source) AS s
+  ) AS sources
+FROM (
+  SELECT d.*, row_number() OVER (
+    PARTITION BY d.url ORDER BY d.found_at, d.fetch_id, d.position
+  ) AS n
+  FROM discovered AS d
+  WHERE d.url IN (SELECT url FROM articles)
+) AS first
+WHERE first.n = 1
+""".strip()
+
+# Each crawl's health: how many article pages it read, how many a platform parser (not a
+# generic extractor) recognized, and the share of the articles read with each field. An
+# article page is one that answered a page (``ok`` or ``unparseable``); out-of-section pages
+# are not counted. store/crawl_health.py compares a crawl with the crawls before it.
+CRAWL_HEALTH_SQL = """
+SELECT
+  c.id AS crawl_id,
+  c.spider,
+  c.started_at,
+  c.finish_reason,
+  coalesce(p.pages, 0) AS article_pages,
+  coalesce(o.read, 0) AS articles_read,
+  coalesce(o.platform, 0) AS platform_articles,
+  o.parsers,
+  round(1.0 * coalesce(o.platform, 0) / p.pages, 3) AS recognized_share,
+  round(1.0 * o.title / o.read, 3) AS title_share,
+  round(1.0 * o.published / o.read, 3) AS date_share,
+  round(1.0 * o.body / o.read, 3) AS body_share,
+  round(1.0 * o.dateline / o.read, 3) AS dateline_share,
+  round(1.0 * o.captions / o.read, 3) AS captions_share,
+  round(1.0 * o.tags / o.read, 3) AS tags_share
+FROM crawls AS c
+LEFT JOIN (
+  SELECT crawl_id, count(*) AS pages
+  FROM fetches
+  WHERE kind = 'article' AND outcome IN ('ok', 'unparseable')
+  GROUP BY crawl_id
+) AS p ON p.crawl_id = c.id
+LEFT JOIN (
+  SELECT
+    r.crawl_id,
+    count(*) AS read,
+    sum(r.parser NOT LIKE 'generic%') AS platform,
+    (
+      SELECT json_group_object(q.parser, q.n) FROM (
+        SELECT ob.parser, count(*) AS n FROM observations AS ob
+        JOIN fetches AS fx ON fx.id = ob.fetch_id
+        WHERE fx.crawl_id = r.crawl_id AND ob.reparse_id IS NULL
+        GROUP BY ob.parser ORDER BY ob.parser
+      ) AS q
+    ) AS parsers,
+    sum(coalesce(v.title, '') != '') AS title,
+    sum(v.published_at IS NOT NULL) AS published,
+    sum(EXISTS (SELECT 1 FROM blocks AS b WHERE b.version_id = v.id AND b.destination = 'body'))
+      AS body,
+    sum(coalesce(v.dateline, '') != '') AS dateline,
+    sum(EXISTS (SELECT 1 FROM captions AS cp WHERE cp.version_id = v.id)) AS captions,
+    sum(EXISTS (SELECT 1 FROM tags AS t WHERE t.version_id = v.id)) AS tags
+  FROM (
+    SELECT f.crawl_id, obs.parser, obs.version_id
+    FROM observations AS obs
+    JOIN fetches AS f ON f.id = obs.fetch_id
+    WHERE obs.reparse_id IS NULL
+  ) AS r
+  JOIN versions AS v ON v.id = r.version_id
+  GROUP BY r.crawl_id
+) AS o ON o.crawl_id = c.id
+""".strip()
+
 # In creation order: a view is made after the views it reads.
 VIEWS: dict[str, str] = {
     "body_paragraphs": BODY_PARAGRAPHS_SQL,
@@ -146,4 +246,7 @@ VIEWS: dict[str, str] = {
     "article_tags": ARTICLE_TAGS_SQL,
     "changes": CHANGES_SQL,
     "modified_only": MODIFIED_ONLY_SQL,
+    "discovered": DISCOVERED_SQL,
+    "article_discovery": ARTICLE_DISCOVERY_SQL,
+    "crawl_health": CRAWL_HEALTH_SQL,
 }

@@ -52,6 +52,7 @@ from store.protocol import (
     OpenStore,
     Request,
     SaveArticle,
+    SaveDiscovery,
     SaveFetch,
     SaveListing,
     Summary,
@@ -254,6 +255,10 @@ class WriterClient:
     async def save_fetch(self, fetch: FetchRecord) -> int:
         """:meth:`store.Store.save_fetch`, in the writer process."""
         return _typed(int, await self.call(SaveFetch(fetch)))
+
+    async def save_discovery(self, fetch: FetchRecord, page: ListingPage, source: str) -> int:
+        """:meth:`store.Store.save_discovery`, in the writer process."""
+        return _typed(int, await self.send(SaveDiscovery(fetch, page, source)))
 
     async def finish_crawl(
         self, crawl_id: str, finished_at: str, reason: str, stats: dict[str, Any]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from crawler.spiders.section import SectionSpider
 
 
@@ -11,3 +13,6 @@ class LocalSectionSpider(SectionSpider):
     name = "local-africa"
     section = "africa"
     allowed_domains = ("127.0.0.1",)
+    # the served set (fixtures/sputnik-africa) has no feed, sitemaps or day archives: these
+    # tests are about the section's listing and faults
+    custom_settings: ClassVar[dict[str, Any]] = {"DISCOVERY_SOURCES": ""}

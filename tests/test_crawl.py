@@ -58,7 +58,7 @@ def test_exact_counts(full_crawl: tuple[Path, str]) -> None:
     assert count(db, "select count(*) from related_links") == 9
     assert count(db, "select count(*) from tags") == 55
     assert count(db, "select count(*) from listings") == 18
-    assert outcomes(db) == {"ok": 19, "not_found": 1}
+    assert outcomes(db) == {"ok": 20, "not_found": 1}  # robots.txt, 3 listing pages, articles
 
 
 def test_doubly_listed_article_fetched_once(full_crawl: tuple[Path, str]) -> None:
@@ -78,7 +78,7 @@ def test_404_recorded(full_crawl: tuple[Path, str]) -> None:
 
 def test_raw_bodies_kept_once_per_hash(full_crawl: tuple[Path, str]) -> None:
     db = Database(full_crawl[0])
-    assert count(db, "select count(*) from bodies") == 20
+    assert count(db, "select count(*) from bodies") == 21  # robots.txt's too
     assert count(db, "select count(*) from fetches where body_sha256 is null") == 0
 
 
@@ -101,7 +101,7 @@ def test_since_stops_pagination(tmp_path: Path) -> None:
     replay(store, "-a", "since=2023-01-10")
     db = Database(store)
     kinds = dict(db.execute("select kind, count(*) from fetches group by kind").fetchall())
-    assert kinds == {"section": 1, "listing": 1, "article": 10}
+    assert kinds == {"robots": 1, "section": 1, "listing": 1, "article": 10}
     assert count(db, "select count(*) from articles") == 9
     older = "select count(*) from versions where published_at < '2023-01-10'"
     assert count(db, older) == 0
@@ -112,7 +112,7 @@ def test_max_pages_bounds_listing_pages(tmp_path: Path) -> None:
     replay(store, "-a", "max_pages=1")
     db = Database(store)
     kinds = dict(db.execute("select kind, count(*) from fetches group by kind").fetchall())
-    assert kinds == {"section": 1, "article": 6}
+    assert kinds == {"robots": 1, "section": 1, "article": 6}
 
 
 def test_same_replay_twice_is_idempotent(tmp_path: Path) -> None:
@@ -123,9 +123,9 @@ def test_same_replay_twice_is_idempotent(tmp_path: Path) -> None:
     second = export(store)
     db = Database(store)
     assert count(db, "select count(*) from crawls") == 2
-    assert count(db, "select count(*) from fetches") == 40
+    assert count(db, "select count(*) from fetches") == 42
     for table, expected in (("articles", 16), ("versions", 16), ("captions", 20),
-                            ("related_links", 9), ("tags", 55), ("bodies", 20)):  # fmt: skip
+                            ("related_links", 9), ("tags", 55), ("bodies", 21)):  # fmt: skip
         assert count(db, f"select count(*) from {table}") == expected, table
 
     def without_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -201,7 +201,8 @@ def test_without_network_a_short_error_and_nonzero_exit(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 1
     assert "error: could not fetch the section page" in run.stderr
-    assert "FIXTURES_REPLAY=fixtures/sputnik-africa" in run.stderr
+    assert "FIXTURES_REPLAY=fixtures/sputnikglobe-africa" in run.stderr
     assert "Traceback" not in run.stderr
     db = Database(tmp_path / "offline.db")
-    assert outcomes(db) == {"failed": 1}
+    failed = db.execute("select kind, outcome from fetches order by kind").fetchall()
+    assert failed == [("feed", "failed"), ("section", "failed")]  # robots.txt: no fetch at all

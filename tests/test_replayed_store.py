@@ -97,7 +97,8 @@ def test_related_link_graph(client: Client) -> None:
 
 def test_crawl_log(client: Client) -> None:
     (run,) = client.rows("/wire/crawl_log")
-    assert (run["fetches"], run["ok"], run["not_found"], run["failed"]) == (20, 19, 1, 0)
+    # robots.txt, 3 listing pages, 16 articles and the 404
+    assert (run["fetches"], run["ok"], run["not_found"], run["failed"]) == (21, 20, 1, 0)
     assert (run["articles_added"], run["versions_added"]) == (16, 16)
     assert run["finish_reason"] == "finished"
 
@@ -105,11 +106,14 @@ def test_crawl_log(client: Client) -> None:
 def test_every_canned_query_runs(client: Client, store: Path) -> None:
     queries = load_metadata(store)["databases"]["wire"]["queries"]
     params = {"search": {"q": "Africa"}, "caption_search": {"q": "Sputnik"},
-              "article": {"url": SEED}, "related_graph": {"url": ""}}  # fmt: skip
+              "article": {"url": SEED}, "related_graph": {"url": ""},
+              "discovery_coverage": {"crawl": ""}}  # fmt: skip
     # One crawl has no history yet: these answer (with no rows); tests/test_history.py has theirs.
     history = {"changes_in_period": {"from": "", "to": ""}, "version_history": {"url": SEED},
                "version_diff": {"url": SEED, "a": "1", "b": "2"}, "silent_edits": {},
-               "gone_and_delisted": {}, "listing_headlines": {}}  # fmt: skip
+               "gone_and_delisted": {}, "listing_headlines": {},
+               # a section-only replay of a set whose robots.txt refuses nothing
+               "robots_refusals": {"crawl": ""}}  # fmt: skip
     for name in queries:
         if name in history:
             found = client.rows(f"/wire/{name}", **history[name])

@@ -262,6 +262,7 @@ def test_save_article_writes_the_fetch_and_everything_that_came_of_it(store: Sto
     assert result.new_version and result.version == 1
     assert counts(store) == {
         "crawls": 1,
+        "discoveries": 0,
         "bodies": 1,
         "fetches": 1,
         "articles": 1,

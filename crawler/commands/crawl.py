@@ -64,6 +64,7 @@ EXIT_CODES: dict[str, int] = {
     "store_error": 5,  # any other failed write to the store
     "layout_unrecognized": 6,  # the section page showed no article the parser recognizes
     "store_timeout": 8,  # the store's writer did not answer within STORE_WRITER_TIMEOUT
+    "coverage_dropped": 9,  # recognized articles or field coverage far below recent crawls
     # 7 (EXIT_OTHER): any other finish reason (a Scrapy CLOSESPIDER_* limit, a cancelled crawl)
 }
 
@@ -178,7 +179,7 @@ class Command(ScrapyCrawl):
                 print(
                     f"error: could not fetch the section page ({error}).\n"
                     "The live site cannot be reached from here. To replay the recorded site:\n"
-                    f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnik-africa",
+                    f"  scrapy crawl {args[0]} -s FIXTURES_REPLAY=fixtures/sputnikglobe-africa",
                     file=sys.stderr,
                 )
         self.exitcode = exit_code(reason)

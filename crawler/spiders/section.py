@@ -13,46 +13,58 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-import scrapy
 from scrapy.exceptions import CloseSpider, UsageError
-from scrapy.http import Request, Response
-from twisted.python.failure import Failure
+from scrapy.http import Response
 
+from crawler.discovery.archive import ArchiveDiscovery
+from crawler.discovery.base import (
+    ARTICLE_PRIORITY,
+    META_REQUIRED_SECTION,
+    STAT_SECTION_ERROR,
+    discovery_sources,
+)
+from crawler.discovery.feed import FeedDiscovery
+from crawler.discovery.robots import RobotsDiscovery
 from crawler.fetching import (
     META_KIND,
     DecodedPage,
-    fetch_from_failure,
     fetch_from_response,
-    link_refusal,
     read_page,
-    refused_link,
     refused_page,
 )
-from crawler.history import check_settings, parse_recheck, recheck_urls, redirected_away
+from crawler.history import (
+    check_settings,
+    known_articles,
+    parse_recheck,
+    recheck_urls,
+    redirected_away,
+)
 from crawler.items import ArticleItem, FetchItem, ListingItem
-from crawler.run import crawl_id
 from crawler.sites import UnparseablePage, parse_listing
-from domain.records import FetchKind
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
+__all__ = [
+    "ARTICLE_PRIORITY",
+    "STAT_SECTION_ERROR",
+    "STAT_SECTION_REACHED",
+    "SectionSpider",
+    "parse_arguments",
+]
+
 META_PAGE_NUMBER = "wire_page_number"
 STAT_SECTION_REACHED = "wire/section/reached"
-STAT_SECTION_ERROR = "wire/section/error"
 # The finish reason of a crawl whose section page showed no recognized article.
 FINISH_LAYOUT_UNRECOGNIZED = "layout_unrecognized"
 STAT_RECHECK = "wire/recheck/requested"
 STAT_REDIRECTED_AWAY = "wire/article/redirected_away"
-STAT_REFUSED_URL = "wire/listing/refused_url"
 STAT_ENCODING_ERRORS = "fetch/encoding_errors"  # undecodable bytes replaced, summed
 STAT_LISTING_UNPARSEABLE = "wire/listing/unparseable"
 STAT_MAX_LISTING_PAGES = "wire/listing/max_listing_pages"
-# Articles go before the next listing page: the queue then holds one page of articles at a
-# time, not the whole section's (memory flat in the section's size; articles stored sooner).
-ARTICLE_PRIORITY = 1
+STAT_KNOWN_PAGE = "wire/listing/known_page"
 
 
 def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | None, int | None]:
@@ -71,17 +83,16 @@ def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | No
     return since_date, pages
 
 
-class SectionSpider(scrapy.Spider):
-    """Crawls one section of a wire service: listing pages, then every listed article."""
+class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
+    """Crawls one section of a wire service: every discovery source, then every article."""
 
-    section: str = ""
-    section_url: str = ""
     # The -a arguments, each a parameter of __init__, and their meanings: `scrapy crawl NAME
     # --help` lists them (crawler.config), the README's *Spider arguments* table too.
     arguments: ClassVar[dict[str, str]] = {
         "since": (
-            "a date YYYY-MM-DD: articles listed before it are not fetched, and pagination stops "
-            "at the first listing page that shows one"
+            "a date YYYY-MM-DD: articles listed before it are not fetched, pagination stops "
+            "at the first listing page that shows one (or only articles already stored), and "
+            "the article sitemaps are read from its month on"
         ),
         "max_pages": "the most listing pages to read (the section page counts as one)",
         "recheck": (
@@ -100,35 +111,31 @@ class SectionSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.since, self.max_pages = parse_arguments(since, max_pages)
         self.recheck = parse_recheck(recheck)
-        # listed times are ISO Z strings: one compares them as text
         self.since_iso = f"{self.since.isoformat()}T00:00:00Z" if self.since else None
-        self.refused_urls: set[str] = set()  # each refused link recorded once per run
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         """Built by Scrapy; refuses bad recheck settings before anything is fetched."""
         check_settings(crawler.settings)
+        discovery_sources(crawler.settings.get("DISCOVERY_SOURCES"))
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        """The section page, then the known articles due for a recheck."""
-        yield Request(
-            self.section_url,
-            callback=self.parse_listing,
-            errback=self.fetch_failed,
-            meta={META_KIND: "section", META_PAGE_NUMBER: 1},
-        )
+        """The section page, the known articles due for a recheck, then the feed (robots.txt
+        comes first: Scrapy's middleware fetches it before the first request to the host, and
+        the sitemaps it names follow)."""
+        yield self.request(self.section_url, "section", "section", self.parse_listing,
+                           **{META_PAGE_NUMBER: 1})  # fmt: skip
+        if self.uses("sitemap") and not self.crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            yield self.robots_request()
         urls = recheck_urls(self.crawler.settings, self.section, self.recheck)
         logger.info("Rechecking %d known articles (recheck=%s)", len(urls), self.recheck)
         for url in urls:
             self.crawler.stats.inc_value(STAT_RECHECK)
-            yield Request(
-                url,
-                callback=self.parse_article,
-                errback=self.fetch_failed,
-                meta={META_KIND: "article"},
-            )
+            yield self.request(url, "article", "recheck", self.parse_article)
+        if self.uses("rss"):
+            yield self.feed_request()
 
     @property
     def page_limit(self) -> int | None:
@@ -136,6 +143,11 @@ class SectionSpider(scrapy.Spider):
         ``-a max_pages`` where it is smaller."""
         bounds = [self.crawler.settings.getint("MAX_LISTING_PAGES"), self.max_pages or 0]
         return min((b for b in bounds if b > 0), default=None)
+
+    @property
+    def archive_page_limit(self) -> int | None:
+        """A day archive's pages are bound as the section's listing is."""
+        return self.page_limit
 
     def decoded(self, response: Response, page: DecodedPage) -> None:
         """Count and log the undecodable bytes a page had replaced (``fetch/encoding_errors``)."""
@@ -147,22 +159,6 @@ class SectionSpider(scrapy.Spider):
                 response.url,
                 page.codec,
             )
-
-    def link_refusal(self, url: str) -> str | None:
-        """Why a listed link must not be requested (:func:`crawler.fetching.link_refusal` with
-        the spider's ``allowed_domains``), or None."""
-        return link_refusal(url, getattr(self, "allowed_domains", None) or ())
-
-    def refused(self, response: Response, url: str, kind: FetchKind, reason: str) -> list[Any]:
-        """The fetch item of a listed link not requested — counted, logged, recorded as
-        ``refused`` — or none when this run recorded that URL already."""
-        self.crawler.stats.inc_value(STAT_REFUSED_URL)
-        self.crawler.stats.inc_value(f"{STAT_REFUSED_URL}/{reason.split()[0]}")
-        logger.warning("Not requesting %s listed on %s: %s", url, response.url, reason)
-        if url in self.refused_urls:
-            return []
-        self.refused_urls.add(url)
-        return [FetchItem(refused_link(url, kind, reason, crawl_id(self.crawler), response.url))]
 
     def layout_unrecognized(self, response: Response, why: str) -> None:
         """Stop the crawl: the section page is not in a layout the parser knows (its fetch is
@@ -176,27 +172,32 @@ class SectionSpider(scrapy.Spider):
         raise CloseSpider(FINISH_LAYOUT_UNRECOGNIZED)
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
-        """A listing page: its item, a request per listed article, the next chunk.
+        """A listing page: its item, a request per listed article, the next chunk; the
+        section page also leads to the day archives of the days it covers.
 
         Every listed URL and the next chunk's are checked before a request is made
         (:func:`crawler.fetching.link_refusal`); a refused one is recorded as a ``refused``
-        fetch and left out of the listing item, and the others go on.
+        fetch and left out of the listing item, and the others go on. The next chunk is
+        requested through robots.txt like any request: where robots.txt disallows it
+        (``/services/`` on the live site) the refusal is recorded and the listing ends there.
         """
-        fetch, page = read_page(response, crawl_id(self.crawler))
+        yield from self.pending()
+        fetch, page = read_page(response, self.run)
         if page is None:
             yield FetchItem(fetch)
             return
         self.decoded(response, page)
+        is_section = response.meta.get(META_KIND) == "section"
         try:
             listing = parse_listing(response.url, page.text)
         except UnparseablePage as refused:
             self.crawler.stats.inc_value(STAT_LISTING_UNPARSEABLE)
             logger.warning("Not a listing: %s (%s)", response.url, refused)
             yield FetchItem(refused_page(fetch, str(refused)))
-            if response.meta.get(META_KIND) == "section":
+            if is_section:
                 self.layout_unrecognized(response, str(refused))
             return
-        if response.meta.get(META_KIND) == "section":
+        if is_section:
             self.crawler.stats.set_value(STAT_SECTION_REACHED, 1)
         entries, refusals = [], []
         for entry in listing.entries:
@@ -204,33 +205,40 @@ class SectionSpider(scrapy.Spider):
             if reason is None:
                 entries.append(entry)
             else:
-                refusals += self.refused(response, entry.url, "article", reason)
+                refusals += self.refused(response, entry.url, "article", reason, "section")
         yield ListingItem(fetch, dataclasses.replace(listing, entries=entries), self.section)
         yield from refusals
-        if response.meta.get(META_KIND) == "section" and not listing.entries:
+        if is_section and not listing.entries:
             # a section page always lists articles: none recognized means its layout changed
             self.layout_unrecognized(
                 response, f"no article that {listing.parser} {listing.parser_version} recognizes"
             )
-        reached_since = False
-        for entry in entries:
-            if self.since_iso and entry.listed_at and entry.listed_at < self.since_iso:
-                reached_since = True
-                self.crawler.stats.inc_value("wire/listing/older_than_since")
-                continue
-            yield response.follow(
-                entry.url,
-                callback=self.parse_article,
-                errback=self.fetch_failed,
-                meta={META_KIND: "article"},
-                priority=ARTICLE_PRIORITY,
-            )
+        within = [e for e in entries if self.within_since(e.listed_at, "listing")]
+        reached_since = len(within) < len(entries)
+        yield from self.article_requests((entry.url, "section") for entry in within)
+        if is_section and self.uses("archive"):
+            yield from self.archive_requests(entries)
+        yield from self.next_listing_page(response, listing.next_url, entries, reached_since)
+
+    def next_listing_page(
+        self, response: Response, next_url: str | None, entries: list[Any], reached_since: bool
+    ) -> Iterator[Any]:
+        """The request of the next "load more" chunk, unless the listing stops here: no next
+        chunk, ``since`` reached (by date, or — with ``since`` — at a page whose articles are
+        all already in the store), the page bound, or a refused link."""
         page_number: int = response.meta[META_PAGE_NUMBER]
-        if listing.next_url is None:
+        if next_url is None:
             logger.info("Listing ends at page %s: no next chunk", page_number)
         elif reached_since:
             logger.info(
                 "Listing stops at page %s: items older than since=%s", page_number, self.since
+            )
+        elif self.since and entries and self.all_known(entries):
+            self.crawler.stats.set_value(STAT_KNOWN_PAGE, page_number)
+            logger.info(
+                "Listing stops at page %s: its articles are all in the store already (since=%s)",
+                page_number,
+                self.since,
             )
         elif self.page_limit is not None and page_number >= self.page_limit:
             if self.max_pages is None or self.page_limit < self.max_pages:
@@ -238,45 +246,38 @@ class SectionSpider(scrapy.Spider):
                 logger.warning(
                     "Listing stops at page %s: MAX_LISTING_PAGES reached (%s not requested)",
                     page_number,
-                    listing.next_url,
+                    next_url,
                 )
             else:
                 logger.info("Listing stops at page %s: max_pages reached", page_number)
-        elif reason := self.link_refusal(listing.next_url):
+        elif reason := self.link_refusal(next_url):
             logger.warning("Listing stops at page %s: its next chunk is refused", page_number)
-            yield from self.refused(response, listing.next_url, "listing", reason)
+            yield from self.refused(response, next_url, "listing", reason, "section")
         else:
-            yield Request(
-                listing.next_url,
-                callback=self.parse_listing,
-                errback=self.fetch_failed,
-                meta={META_KIND: "listing", META_PAGE_NUMBER: page_number + 1},
-            )
+            yield self.request(next_url, "listing", "section", self.parse_listing,
+                               **{META_PAGE_NUMBER: page_number + 1})  # fmt: skip
+
+    def all_known(self, entries: list[Any]) -> bool:
+        """Whether every entry is an article the store already holds."""
+        urls = [entry.url for entry in entries]
+        return len(known_articles(self.crawler.settings, urls)) == len(set(urls))
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """An article page: an article item, or a fetch item where the page is no article."""
-        run = crawl_id(self.crawler)
+        yield from self.pending()
         gone = redirected_away(response, self.section_url)
         if gone:
             self.crawler.stats.inc_value(STAT_REDIRECTED_AWAY)
             logger.info("Gone: %s", gone)
-            yield FetchItem(fetch_from_response(response, run, "redirected_away", gone))
+            yield FetchItem(fetch_from_response(response, self.run, "redirected_away", gone))
             return
-        fetch, page = read_page(response, run)
+        fetch, page = read_page(response, self.run)
         if page is None:
             logger.warning("Not a page: %s (%s)", response.url, fetch.error)
             yield FetchItem(fetch)
             return
         self.decoded(response, page)
-        yield ArticleItem(fetch, page.text)  # read by the article pipeline (pipelines.article)
-
-    def fetch_failed(self, failure: Failure) -> Iterator[Any]:
-        """An HTTP error status or a failed download: recorded, never silently skipped."""
-        fetch = fetch_from_failure(failure, crawl_id(self.crawler))
-        if fetch.kind == "section":
-            reason = fetch.error or f"HTTP {fetch.status}"
-            self.crawler.stats.set_value(STAT_SECTION_ERROR, reason)
-        logger.warning(
-            "Fetch %s: %s (%s)", fetch.outcome, fetch.requested_url, fetch.error or fetch.status
+        # read by the article pipeline (pipelines.article)
+        yield ArticleItem(
+            fetch, page.text, required_section=response.meta.get(META_REQUIRED_SECTION)
         )
-        yield FetchItem(fetch)
