@@ -223,8 +223,10 @@ class Store:
         """Save a discovery source's page (robots.txt, a sitemap, a feed, a day archive) and the
         article candidates it listed (none for robots.txt or a sitemap index)."""
         check_fetch(fetch, kinds=DISCOVERY_KINDS, ok=True)
+        compressed = self.repo.compressed_body(fetch)  # before the write lock
         with self.db.atomic():
-            fetch_id = self.repo.insert_fetch(fetch)
+            fetch_id = self.repo.insert_fetch(fetch, compressed)
+            self._capture(fetch_id, fetch)
             self.repo.insert_discoveries(fetch_id, fetch, page, source)
         return fetch_id
 

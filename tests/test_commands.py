@@ -170,7 +170,10 @@ def test_parse_reads_a_replayed_article_and_leaves_the_store_alone(tmp_path: Pat
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     printed = run.stdout.split("# Scraped Items ", 1)[1].split("\n", 1)[1]
-    (article,) = json.loads(printed.split("# Requests ", 1)[0])
+    items = json.loads(printed.split("# Requests ", 1)[0])
+    # the robots.txt fetch the spider records is an item too, shown as a fetch
+    assert [i["fetch"]["kind"] for i in items if "item" in i] == ["robots"]
+    (article,) = [i for i in items if "item" not in i]
     assert article["title"] == SEED_TITLE and len(article["body"]) == 6
     assert "Traceback" not in run.stderr
     with sqlite3.connect(store) as db:

@@ -70,7 +70,7 @@ def test_an_unreachable_site_exits_1_with_the_replay_hint(tmp_path: Path) -> Non
     )  # fmt: skip
     assert run.returncode == 1
     assert ending(run.stdout) == ("unreachable", 1)
-    assert "FIXTURES_REPLAY=fixtures/sputnik-africa" in run.stderr
+    assert "FIXTURES_REPLAY=fixtures/sputnikglobe-africa" in run.stderr
 
 
 def test_every_finish_reason_has_its_own_status() -> None:

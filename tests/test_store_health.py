@@ -173,6 +173,6 @@ def test_a_read_only_store_is_read_exported_and_served(
     assert export.returncode == 0 and export.stdout == expected, export.stderr[-2000:]
     assert served.returncode == 0, served.stderr[-2000:]
     (crawl,) = json.loads(served.stdout)
-    assert crawl["finish_reason"] == "finished" and crawl["ok"] == 19
+    assert crawl["finish_reason"] == "finished" and crawl["ok"] == 20  # robots.txt too
     if what == "folder":  # immutable: nothing written beside it (mode=ro in a writable folder
         assert left == ["wire.db"]  # keeps SQLite's -wal and -shm files there, to read a WAL)

@@ -247,5 +247,7 @@ def test_the_export_writes_nothing_to_stdout(crawled: Path, tmp_path: Path) -> N
     with zipfile.ZipFile(out) as package:
         pages = package.read("pages/pages.jsonl").decode().splitlines()
     urls = {json.loads(line).get("url") for line in pages[1:]}
-    articles = {row["final_url"] for row in stored_responses(crawled) if row["outcome"] == "ok"}
+    html = ("section", "listing", "article", "archive")  # not robots.txt, sitemaps, feeds
+    answered = stored_responses(crawled)
+    articles = {r["final_url"] for r in answered if r["outcome"] == "ok" and r["kind"] in html}
     assert articles <= urls
