@@ -261,7 +261,15 @@ def main() -> int:
         )
 
     with open_db(killed_store) as db:
-        unfinished = db.execute("SELECT count(*) FROM crawls WHERE finished_at IS NULL").fetchone()
+        # every kill may have landed before the store had its tables (a fast start-up)
+        has_crawls = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'crawls'"
+        ).fetchone()
+        unfinished = (
+            db.execute("SELECT count(*) FROM crawls WHERE finished_at IS NULL").fetchone()
+            if has_crawls
+            else (0,)
+        )
     crawl_to_end(killed_store)
     with open_db(killed_store) as db:
         final_problems = half_written(db)
