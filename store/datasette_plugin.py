@@ -9,7 +9,9 @@ Registered by the package's ``datasette`` entry point (``pyproject.toml``), so `
   with the word in each they took 21 s and 13 s, and Datasette's time limit cannot stop
   them: the limit is a progress handler, which SQLite calls between virtual-machine steps, and
   an FTS5 auxiliary function runs as one step (measured: 320 calls in 20 s, all while the row
-  was read). This one finds the first
+  was read). So no query Datasette runs may call them — a canned query or SQL a visitor writes:
+  an authorizer on every connection denies the two functions, and such a query fails at once
+  with "not authorized" instead of running past the time limit. This one finds the first
   match with one regular-expression scan (linear in the text; written here because SQLite and
   Datasette have none that is bounded) and reads no more than it shows.
   Every query of the project's metadata is then bounded by Datasette's own progress handler
@@ -70,10 +72,23 @@ def wire_snippet(query: str | None, *texts: str | None) -> str | None:
     return fallback[: 2 * CONTEXT] + (ELLIPSIS if len(fallback) > 2 * CONTEXT else "")
 
 
+# FTS5's auxiliary functions the progress handler cannot interrupt (see the module's text).
+UNBOUNDED_FUNCTIONS = frozenset({"snippet", "highlight"})
+
+
+def deny_unbounded(action: int, arg1: str | None, arg2: str | None, *_: Any) -> int:
+    """SQLite's authorizer: refuse a call of an FTS5 function that no time limit can stop."""
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in UNBOUNDED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
 @hookimpl
 def prepare_connection(conn: sqlite3.Connection) -> None:
-    """Add ``wire_snippet`` to every connection Datasette opens."""
+    """Add ``wire_snippet`` to every connection Datasette opens, and deny ``snippet()`` and
+    ``highlight()``, which Datasette's time limit cannot stop."""
     conn.create_function("wire_snippet", -1, wire_snippet, deterministic=True)
+    conn.set_authorizer(deny_unbounded)
 
 
 @hookimpl

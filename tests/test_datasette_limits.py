@@ -113,3 +113,20 @@ def test_a_post_to_a_canned_query_answers_405(client: Client) -> None:
         )
         assert response.status_code == 405, (path, response.text[:200])
     assert client.get(f"/{DB}/search.json", q="zanzibar").status_code == 200  # GET still works
+
+
+def test_sql_calling_snippet_or_highlight_is_refused_not_left_running(client: Client) -> None:
+    # FTS5's snippet() and highlight() run as one step the time limit cannot stop: a visitor's
+    # SQL that calls them is refused at once; the same query without them answers
+    for function in (
+        "snippet(versions_fts, -1, '[', ']', '…', 10)",
+        "HIGHLIGHT(versions_fts, 0, '[', ']')",
+    ):
+        sql = f"SELECT {function} FROM versions_fts WHERE versions_fts MATCH 'zanzibar'"
+        refused = client.get(f"/{DB}.json", sql=sql)
+        assert refused.status_code == 400, refused.text
+        assert "not authorized" in refused.text
+    plain = client.get(
+        f"/{DB}.json", sql="SELECT rowid FROM versions_fts WHERE versions_fts MATCH 'zanzibar'"
+    )
+    assert plain.status_code == 200 and plain.json()["rows"]
