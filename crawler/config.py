@@ -79,16 +79,6 @@ def _output_folder(settings: BaseSettings, name: str) -> str | None:
     return None
 
 
-def _bytes(settings: BaseSettings, name: str) -> str | None:
-    try:
-        size = settings.getint(name)
-    except (TypeError, ValueError):
-        return "not a whole number of bytes"
-    if size <= 0:
-        return "must be a number of bytes, 1 or more"
-    return None
-
-
 def _positive_count(settings: BaseSettings, name: str) -> str | None:
     try:
         count = settings.getint(name)
@@ -186,7 +176,6 @@ KIND_CHECKS: dict[str, Check] = {
     "fixture set": _fixture_set,
     "folder": _folder,
     "output folder": _output_folder,
-    "bytes": _bytes,
     "timeout": _timeout,
     "positive count": _positive_count,
     "sources": _sources,

@@ -131,7 +131,7 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "STORE_MAX_PAGES": "count",
     "MAX_LISTING_PAGES": "count",
     "WARC_DIR": "output folder",
-    "WARC_MAX_SIZE": "bytes",
+    "WARC_MAX_SIZE": "positive count",
     "STORE_QUICK_CHECK": "boolean",
     "STORE_WRITER_TIMEOUT": "timeout",
     "DISCOVERY_SOURCES": "sources",
