@@ -24,7 +24,8 @@ from store.__main__ import main as store_main
 from store.warc_export import payload_digest
 from tests.crawling import ROOT, replay
 
-BIN = Path(sys.executable).parent
+# pywb lives in a venv of its own (scripts/setup --test): its redis pin clashes with ours
+BIN = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin"
 
 
 @pytest.fixture(scope="module")
