@@ -25,6 +25,7 @@ from crawler.sites.sitemaps import SitemapRef, parse_sitemap, sitemaps_to_read
 from domain.pages import ListingEntry
 from tests.conftest import AFRICA, FIXTURES
 from tests.crawling import ROOT, CrawlRun, run_crawl
+from tests.drift import make_drift_set
 
 SITE = FIXTURES / "sputnikglobe-africa"
 SET = "fixtures/sputnikglobe-africa"
@@ -218,7 +219,7 @@ def test_a_coverage_drop_ends_the_crawl_and_store_health_says_so(tmp_path: Path)
     assert first.returncode == 0, first.stderr[-3000:]
     healthy = store_health(store)
     assert healthy.returncode == 0 and "coverage not judged" in healthy.stdout
-    drift = crawl(store, "fixtures/sputnikglobe-africa-drift")
+    drift = crawl(store, str(make_drift_set(tmp_path / "drift")))
     assert drift.returncode == EXIT_CODES["coverage_dropped"] == 9, drift.stderr[-3000:]
     assert "Crawl ended: coverage_dropped" in drift.stdout
     assert "Coverage dropped against the last 1 crawls: recognized 22%" in drift.stderr
