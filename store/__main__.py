@@ -10,6 +10,7 @@ crawler's parser: it imports :mod:`pipelines.reparse` when run (``import``,
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import signal
 import sqlite3
@@ -459,8 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_check_option(checked)
     verify = commands.add_parser(
         "verify",
-        help=command_verify.__doc__,
-        description=command_verify.__doc__,
+        help=inspect.cleandoc(command_verify.__doc__ or ""),
+        description=inspect.cleandoc(command_verify.__doc__ or ""),
         epilog="example:\n  python -m store verify x.wacz --key key.pem.pub",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -471,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=command_verify, store=None)
     keygen = commands.add_parser(
         "keygen",
-        help=command_keygen.__doc__,
-        description=command_keygen.__doc__,
+        help=inspect.cleandoc(command_keygen.__doc__ or ""),
+        description=inspect.cleandoc(command_keygen.__doc__ or ""),
         epilog="example:\n  python -m store keygen ~/.wirearchive/evidence.pem",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
