@@ -16,6 +16,10 @@ article (``not_an_article``: listings, pages of unknown design), a revisit whose
 found, a record whose payload fails its digest, a record cut off by the end of its file, and
 the rest of a file warcio cannot read on.
 ``python -m store import STORE_PATH FILE…`` runs :func:`import_files` and prints its summary.
+
+As a crawl parses in one process and stores in another, an import reads the files and stores
+in this process while worker processes read the pages (:func:`read_capture`); readings are
+stored in file order, so counts, versions and their order are those of a reading in one process.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import multiprocessing
+import os
 import secrets
 import sys
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -39,10 +46,9 @@ from scrapy.responsetypes import responsetypes
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.fetching import META_KIND, META_RECORDED_AT, read_page
-from crawler.sites import UnparseablePage, parse_listing
-from crawler.sites.generic import GenericV1
+from crawler.sites import UnparseablePage, parse_capture
 from domain.hashing import sha256_hex
-from domain.records import CrawlRecord, WarcSource
+from domain.records import ArticleRecord, CrawlRecord, FetchRecord, WarcSource
 from domain.times import iso_z, parse_iso, utc_now
 from pipelines.chain import ParseArticle, read_article
 from store import Store
@@ -80,7 +86,12 @@ class Capture:
     source: WarcSource
     digest: str | None = None  # a response's WARC-Payload-Digest, as the file writes it
     concurrent: tuple[str, ...] = ()  # its WARC-Concurrent-To ids
+    sha256: str | None = None  # of ``body``, where known already
     referer: str | None = None  # from its request record
+
+
+# A capture read: its fetch and article record, or the reason it gives none.
+Reading = tuple[FetchRecord, ArticleRecord] | str
 
 
 @dataclass
@@ -153,12 +164,34 @@ def digest_sha256(digest: str | None) -> str | None:
         return None
 
 
+def body_sha256(record: Any, digest: str | None, pairs: list[tuple[str, str]], body: bytes) -> str:
+    """The SHA-256 of a response's decoded payload: its ``WARC-Payload-Digest`` where that is
+    a SHA-256 warcio checked the payload against and no coding lies between the two (the
+    digest is of the bytes on the wire), else computed (hashing a page costs as much as a
+    tenth of its import)."""
+    coded = any(name.lower().encode() in WIRE_HEADERS for name, _ in pairs)
+    if record.digest_checker.passed and not coded:
+        known = digest_sha256(digest)
+        if known is not None:
+            return known
+    return sha256_hex(body)
+
+
 class Importer:
     """Reads captures into one store, as one import run (one ``crawls`` row)."""
 
-    def __init__(self, store: Store, parse: ParseArticle | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        parse: ParseArticle | None = None,
+        pool: ProcessPoolExecutor | None = None,
+        window: int = 0,
+    ) -> None:
         self.store = store
         self.parse = parse
+        self.pool = pool  # worker processes that read pages; None: read here
+        self.window = window  # readings that may wait to be stored
+        self.pending: deque[tuple[Capture, Future[Reading]]] = deque()
         self.counts = ImportCounts()
         # payload digest as written in the file -> the payload it names (for revisits)
         self.originals: dict[str, Original] = {}
@@ -250,6 +283,7 @@ class Importer:
         digest = headers.get_header("WARC-Payload-Digest")
         http = record.http_headers
         if record.rec_type == "revisit":
+            self.flush()  # its original may be waiting to be stored
             original = self.originals.get(digest or "")
             sha = original.sha256 if original else digest_sha256(digest)
             body = self.store.body(sha) if sha else None
@@ -258,77 +292,131 @@ class Importer:
                 return skipped or "revisit without its original"
             status = int(http.get_statuscode()) if http else original.status if original else 200
             pairs = list(http.headers) if http else original.headers if original else []
-            return Capture(url, fetched_at, status, pairs, body, source, None, concurrent(record))
+            return Capture(
+                url, fetched_at, status, pairs, body, source, None, concurrent(record), sha
+            )
         if http is None:
             return "no HTTP response"
         if record.digest_checker.passed is False:
             return "digest mismatch"
         status = int(http.get_statuscode())
         pairs = list(http.headers)
+        sha = body_sha256(record, digest, pairs, body)
         if digest:
-            self.originals[digest] = Original(sha256_hex(body), status, pairs)
-        return Capture(url, fetched_at, status, pairs, body, source, digest, concurrent(record))
+            self.originals[digest] = Original(sha, status, pairs)
+        return Capture(
+            url, fetched_at, status, pairs, body, source, digest, concurrent(record), sha
+        )
 
-    def save(self, capture: Capture) -> str | None:
-        """Read a capture as the crawl reads a page, keep it; the reason when it is not kept."""
+    def precheck(self, capture: Capture) -> str | None:
+        """Why a capture is not read at all: a status other than 200, a payload stored."""
         if capture.status != 200:
             return f"status {capture.status}"
-        sha = sha256_hex(capture.body)
-        if self.store.has_capture(capture.url, sha):
+        if self.store.has_capture(capture.url, capture.sha256 or sha256_hex(capture.body)):
             return "duplicate"
-        headers = Headers(
-            [(k, v) for k, v in capture.headers if k.lower().encode() not in WIRE_HEADERS]
-        )
-        request = Request(
-            capture.url,
-            headers={"Referer": capture.referer} if capture.referer else None,
-            meta={META_KIND: "article", META_RECORDED_AT: capture.fetched_at},
-        )
-        response_class = responsetypes.from_args(
-            headers=headers, url=capture.url, body=capture.body
-        )
-        response = response_class(
-            url=capture.url, status=200, headers=headers, body=capture.body, request=request
-        )
-        fetch, page = read_page(response, self.crawl_id)
-        if page is None:
-            return fetch.outcome
+        return None
+
+    def submit(self, capture: Capture) -> None:
+        """Have a capture read (by a worker process, if there is a pool); the readings are
+        stored in the order the captures came, at most :attr:`window` of them waiting."""
+        if self.pool is None:
+            future: Future[Reading] = Future()
+            try:
+                future.set_result(read_capture(capture, self.crawl_id, self.parse))
+            except Exception as error:
+                future.set_exception(error)
+        else:
+            future = self.pool.submit(read_capture, capture, self.crawl_id, self.parse)
+        self.pending.append((capture, future))
+        while len(self.pending) > self.window:
+            self.settle_next()
+
+    def settle_next(self) -> None:
+        """Store the oldest reading (or count why there is none)."""
+        capture, future = self.pending.popleft()
         try:
-            record = read_article(fetch, page.text, self.parse)
-        except UnparseablePage:
-            return "not_an_article"
-        if record.page.parser == GenericV1.name and parse_listing(capture.url, page.text).entries:
-            # A crawl reads a section page with the listing parser, never as an article (the
-            # spider knows which is which); a capture does not say, and the generic extractor
-            # would take a section page's teasers for an article: a page the listing parser
-            # reads entries from is a listing, not an article.
-            return "not_an_article"
+            reading = future.result()
+            reason = reading if isinstance(reading, str) else self.store_reading(capture, reading)
+        except Exception as error:  # a parser bug on one old page must not stop the others
+            logger.warning("Could not import %s (%s): %s", capture.url, capture.source, error)
+            reason = "failed"
+        self.count(capture, reason)
+
+    def flush(self) -> None:
+        """Store every reading still waiting."""
+        while self.pending:
+            self.settle_next()
+
+    def store_reading(
+        self, capture: Capture, reading: tuple[FetchRecord, ArticleRecord]
+    ) -> str | None:
+        """Keep a capture's reading; "duplicate" for a payload stored since it was submitted
+        (an earlier copy in the same import)."""
+        fetch, record = reading
+        assert fetch.body_sha256 is not None
+        if self.store.has_capture(capture.url, fetch.body_sha256):
+            return "duplicate"
         result = self.store.save_imported_article(fetch, record, capture.source)
         self.counts.articles += 1
         self.counts.new_versions += result.new_version
         return None
+
+    def count(self, item: Capture | str, reason: str | None) -> None:
+        """Count a record not kept by its reason (and remember it for revisits of it)."""
+        if reason is None:
+            return
+        self.counts.skipped[reason] += 1
+        if isinstance(item, Capture) and item.digest in self.originals:
+            self.originals[item.digest].skipped = reason
 
     def import_file(self, path: Path, progress: TextIO, progress_every: int) -> None:
         """Every capture of one file (every WARC of a WACZ)."""
         with _open(path) as streams:
             for name, stream in streams:
                 for item in self.captures(name, stream):
-                    reason = item if isinstance(item, str) else self.keep(item)
-                    if reason is not None:
-                        self.counts.skipped[reason] += 1
-                        if isinstance(item, Capture) and item.digest in self.originals:
-                            self.originals[item.digest].skipped = reason
+                    if isinstance(item, str):
+                        self.count(item, item)
+                    elif (reason := self.precheck(item)) is not None:
+                        self.count(item, reason)
+                    else:
+                        self.submit(item)
                     if progress_every and self.counts.records % progress_every == 0:
+                        self.flush()  # the counts of every record read so far
                         print(f"import: {format_counts(self.counts)}", file=progress, flush=True)
+        self.flush()
 
-    def keep(self, capture: Capture) -> str | None:
-        """:meth:`save` a capture; a page the parser crashed on is logged and skipped."""
-        try:
-            reason = self.save(capture)
-        except Exception as error:  # a parser bug on one old page must not stop the others
-            logger.warning("Could not import %s (%s): %s", capture.url, capture.source, error)
-            return "failed"
-        return reason
+
+def read_capture(capture: Capture, crawl_id: str, parse: ParseArticle | None) -> Reading:
+    """A capture read as the crawl reads a page — :func:`crawler.fetching.read_page`, then the
+    article chain — its fetch and record, or the reason it gives none. No store: it runs in
+    a worker process."""
+    headers = Headers(
+        [(k, v) for k, v in capture.headers if k.lower().encode() not in WIRE_HEADERS]
+    )
+    request = Request(
+        capture.url,
+        headers={"Referer": capture.referer} if capture.referer else None,
+        meta={META_KIND: "article", META_RECORDED_AT: capture.fetched_at},
+    )
+    response_class = responsetypes.from_args(headers=headers, url=capture.url, body=capture.body)
+    response = response_class(
+        url=capture.url, status=200, headers=headers, body=capture.body, request=request
+    )
+    fetch, page = read_page(response, crawl_id)
+    if page is None:
+        return fetch.outcome
+    try:
+        # parse_capture: a section page is refused as a listing before the generic extractor
+        # runs (it would take the teasers for an article)
+        return fetch, read_article(fetch, page.text, parse or parse_capture)
+    except UnparseablePage:  # and ListingNotArticle
+        return "not_an_article"
+
+
+def default_workers() -> int:
+    """Worker processes that read pages: one per core but the one that reads the files and
+    stores (none on one core)."""
+    return max(0, (os.cpu_count() or 1) - 1)
 
 
 def import_files(
@@ -337,13 +425,24 @@ def import_files(
     parse: ParseArticle | None = None,
     progress: TextIO = sys.stderr,
     progress_every: int = PROGRESS_EVERY,
+    workers: int | None = None,
 ) -> ImportCounts:
-    """Import every capture of these files into the store as one run; its counts."""
-    importer = Importer(store, parse)
-    importer.begin(paths)
-    try:
-        for path in paths:
-            importer.import_file(path, progress, progress_every)
-    finally:
-        importer.finish()
+    """Import every capture of these files into the store as one run; its counts.
+
+    Pages are read by ``workers`` processes (default: :func:`default_workers`; 0, or a
+    ``parse`` given, in this process) while this one reads the files and stores: the crawl's
+    two processes, parse and store, in the other order. The workers are forked: they hold the
+    parser's imports already, and touch no store (they end without running finalizers).
+    """
+    count = 0 if parse is not None else default_workers() if workers is None else workers
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(count, mp_context=context) if count else nullcontext() as pool:
+        importer = Importer(store, parse, pool, window=4 * count)
+        importer.begin(paths)
+        try:
+            for path in paths:
+                importer.import_file(path, progress, progress_every)
+        finally:
+            importer.flush()
+            importer.finish()
     return importer.counts

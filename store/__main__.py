@@ -1,5 +1,5 @@
-"""Command line for a store: ``python -m store {export,import,summary,health,serve,metadata,reparse}
-STORE_PATH``.
+"""Command line for a store: ``python -m store {export,import,summary,health,serve,metadata,reparse,
+evidence} STORE_PATH``, and ``verify FILE.wacz`` and ``keygen KEYFILE`` for evidence bundles.
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
 ``error: ...`` on stderr with exit status 2, never as a traceback. ``reparse`` needs the
@@ -10,6 +10,7 @@ crawler's parser: it imports :mod:`pipelines.reparse` when run (``import``,
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import signal
 import sqlite3
@@ -173,6 +174,81 @@ def command_import(args: argparse.Namespace) -> int:
     with store:
         counts = import_files(store, paths, progress_every=args.progress_every)
     write_lines([f"Imported into {args.store}: {format_counts(counts)}"])
+    return 0
+
+
+def command_evidence(args: argparse.Namespace) -> int:
+    """Write one article's proof as a WACZ: the raw exchange of every fetch that showed each
+    version, the extracted record, its history and diffs, the discovery and provenance rows,
+    every file's SHA-256 (optionally signed)."""
+    from store.evidence import EvidenceError, write_bundle  # the wacz tool: only when used
+    from store.lookup import find_article
+    from store.signing import KeyFileError, load_private
+
+    key = None
+    if args.sign:
+        try:
+            key = load_private(Path(args.sign))
+        except (OSError, KeyFileError) as error:
+            reason = getattr(error, "strerror", None) or error
+            raise CommandError(f"--sign {args.sign}: {reason}") from error
+    output = Path(args.output)
+    with open_store(args.store, args.check) as store:
+        article = find_article(store.db, args.url)
+        if article is None:
+            raise CommandError(f"no article in {args.store} for {args.url}")
+        try:
+            counts = write_bundle(store.db, article, output, args.version, key)
+        except EvidenceError as error:
+            raise CommandError(str(error)) from error
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {error.strerror or error}") from error
+    versions = ", ".join(map(str, counts.versions))
+    signed = f", signed by key {counts.signed_by}" if counts.signed_by else ""
+    print(f"Wrote {output}: versions {versions}, {counts.fetches} fetches{signed}", file=sys.stderr)
+    return 0
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    """Check an evidence bundle again: every file's SHA-256, the signature, each raw page's
+    digest and its re-parse against the recorded text; exit status 1 when a check fails."""
+    from pipelines.evidence_verify import NotABundle, verify_bundle  # the parser: crawler/
+    from store.signing import KeyFileError, load_public
+
+    key = None
+    if args.key:
+        try:
+            key = load_public(Path(args.key))
+        except (OSError, KeyFileError) as error:
+            reason = getattr(error, "strerror", None) or error
+            raise CommandError(f"--key {args.key}: {reason}") from error
+    if not Path(args.bundle).is_file():
+        raise CommandError(f"no file at {args.bundle}")
+    try:
+        checks = verify_bundle(Path(args.bundle), key)
+    except NotABundle as error:
+        raise CommandError(str(error)) from error
+    failed = [check for check in checks if check.ok is False]
+    summary = f"{len(failed)} of {len(checks)} checks failed" if failed else "verified"
+    write_lines([*(check.line() for check in checks), f"{args.bundle}: {summary}"])
+    return 1 if failed else 0
+
+
+def command_keygen(args: argparse.Namespace) -> int:
+    """Make an Ed25519 key to sign evidence bundles: the private key in KEYFILE (readable by
+    its owner only), the public key in KEYFILE.pub."""
+    from store.signing import fingerprint, generate_key, public_path, raw_public
+
+    path = Path(args.keyfile)
+    if path.exists() or public_path(path).exists():
+        raise CommandError(f"{path} or {public_path(path)} exists already: not overwritten")
+    try:
+        public = generate_key(path)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}") from error
+    write_lines(
+        [f"Wrote {path} (private) and {public_path(path)} (key {fingerprint(raw_public(public))})"]
+    )
     return 0
 
 
@@ -362,8 +438,47 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="report progress on stderr every N records (0: never; default 500)",
     )
-    for checked in (export, summary, serve, reparse, imports):
+    evidence = add_command(
+        commands,
+        "evidence",
+        command_evidence,
+        "python -m store evidence data/wire.db https://sputnikglobe.com/20230201/x-1106600101.html"
+        " -o x.wacz\n"
+        "  python -m store evidence data/wire.db 1106600101 -o x.wacz --version 2 --sign key.pem",
+    )
+    evidence.add_argument(
+        "url", metavar="URL", help="the article: its URL in any form, or its numeric id"
+    )
+    evidence.add_argument("-o", "--output", metavar="FILE.wacz", required=True)
+    evidence.add_argument(
+        "--version", type=int, metavar="N", help="only this version (default: every version)"
+    )
+    evidence.add_argument(
+        "--sign", metavar="KEYFILE", help="sign with this Ed25519 private key (see keygen)"
+    )
+    for checked in (export, summary, serve, reparse, imports, evidence):
         add_check_option(checked)
+    verify = commands.add_parser(
+        "verify",
+        help=inspect.cleandoc(command_verify.__doc__ or ""),
+        description=inspect.cleandoc(command_verify.__doc__ or ""),
+        epilog="example:\n  python -m store verify x.wacz --key key.pem.pub",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("bundle", metavar="FILE.wacz", help="an evidence bundle")
+    verify.add_argument(
+        "--key", metavar="PUBKEY", help="require a signature by this Ed25519 public key"
+    )
+    verify.set_defaults(handler=command_verify, store=None)
+    keygen = commands.add_parser(
+        "keygen",
+        help=inspect.cleandoc(command_keygen.__doc__ or ""),
+        description=inspect.cleandoc(command_keygen.__doc__ or ""),
+        epilog="example:\n  python -m store keygen ~/.wirearchive/evidence.pem",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keygen.add_argument("keyfile", metavar="KEYFILE", help="where the private key goes")
+    keygen.set_defaults(handler=command_keygen, store=None)
     add_command(
         commands,
         "metadata",

@@ -9,6 +9,8 @@ the stored body) to the crawl's current WARC file and keeps the file, the offset
 with a ``warcinfo`` record naming the crawl, the software and its settings, and a new one is
 begun once one reaches ``WARC_MAX_SIZE`` bytes.
 
+Each record is its own gzip member, compressed at level :data:`GZIP_LEVEL` (warcio's writer
+compresses at level 9, which cost a crawl a fifth of its speed: :class:`CaptureWriter`).
 A record pair is built in memory and appended with one ``write`` call (to the system, no
 buffer of ours) before the transaction commits: never a row pointing at bytes not written. A
 killed crawl leaves whole pairs, as its writer process finishes the request it runs; only a
@@ -20,11 +22,13 @@ file, unreferenced: a WARC may hold an exchange the store has not.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from warcio.warcwriter import WARCWriter
 
@@ -32,6 +36,27 @@ from domain.records import CrawlRecord, FetchRecord, WarcSource
 from store.warc_export import WARC_VERSION, Exchange, software, write_exchange
 
 DEFAULT_MAX_SIZE = 1_000_000_000  # bytes per WARC file before the next one is begun
+# zlib level of each record's gzip member. On the benchmark's pages (130 kB of HTML), per fetch
+# pair: level 9 (warcio's) 21.7 ms and 2.1 MB per 100 pages, level 6 12.0 ms and 2.1 MB,
+# level 3 4.3 ms and 2.3 MB, level 1 4.9 ms and 2.4 MB, measured with warcio 1.7).
+GZIP_LEVEL = 3
+
+
+class CaptureWriter(WARCWriter):
+    """warcio's WARC writer, each record a gzip member of its own at :data:`GZIP_LEVEL`.
+
+    warcio writes a record through its own gzip wrapper at a fixed level 9; here warcio writes
+    the record uncompressed (every header, digest and length its own) and the stdlib's
+    :func:`gzip.compress` makes the member — the same per-record gzip any WARC reader reads.
+    """
+
+    def __init__(self, out: io.BytesIO) -> None:
+        super().__init__(out, gzip=False, warc_version=WARC_VERSION)
+
+    def _write_warc_record(self, out: Any, record: Any) -> None:
+        plain = io.BytesIO()
+        super()._write_warc_record(plain, record)
+        out.write(gzip.compress(plain.getvalue(), compresslevel=GZIP_LEVEL, mtime=0))
 
 
 class WarcCapture:
@@ -46,12 +71,15 @@ class WarcCapture:
         self.path: Path | None = None
         self.size = 0
         directory.mkdir(parents=True, exist_ok=True)
+        self.buffer = io.BytesIO()
+        self.writer = CaptureWriter(self.buffer)  # one for the crawl: it looks up the host name
 
     def _records(self, write: Callable[[WARCWriter], object]) -> bytes:
         """The bytes of what ``write(writer)`` writes, gzip per record."""
-        buffer = io.BytesIO()
-        write(WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION))
-        return buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        write(self.writer)
+        return self.buffer.getvalue()
 
     def _append(self, data: bytes) -> int:
         """Append bytes in one write; their offset. On failure the file is cut back."""

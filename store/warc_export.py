@@ -104,18 +104,32 @@ def iter_exchanges(db: Database, selection: Selection) -> Iterator[Exchange]:
         )
         params["urls"] = json.dumps(list(selection.urls))
     sql += " ORDER BY fetched_at, id"
-    for row in db.query(sql, params):
-        yield Exchange(
-            fetch_id=row["id"],
-            crawl_id=row["crawl_id"],
-            url=row["final_url"] or row["requested_url"],
-            status=row["status"],
-            fetched_at=row["fetched_at"],
-            referer=row["referer"],
-            headers=json.loads(row["headers"] or "{}"),
-            body_sha256=row["body_sha256"],
-            user_agent=row["user_agent"],
-        )
+    return (exchange_of(row) for row in db.query(sql, params))
+
+
+def exchanges_of_fetches(db: Database, fetch_ids: Sequence[int]) -> list[Exchange]:
+    """These fetches' exchanges (those that got an HTTP answer), oldest first."""
+    sql = (
+        f"SELECT * FROM ({SELECT_EXCHANGES}) WHERE id IN (SELECT value FROM json_each(:ids))"
+        " ORDER BY fetched_at, id"
+    )
+    rows = db.query(sql, {"since": "", "ids": json.dumps(list(fetch_ids))})
+    return [exchange_of(row) for row in rows]
+
+
+def exchange_of(row: dict[str, Any]) -> Exchange:
+    """A row of :data:`SELECT_EXCHANGES` as an :class:`Exchange`."""
+    return Exchange(
+        fetch_id=row["id"],
+        crawl_id=row["crawl_id"],
+        url=row["final_url"] or row["requested_url"],
+        status=row["status"],
+        fetched_at=row["fetched_at"],
+        referer=row["referer"],
+        headers=json.loads(row["headers"] or "{}"),
+        body_sha256=row["body_sha256"],
+        user_agent=row["user_agent"],
+    )
 
 
 def payload_digest(sha256_hex: str) -> str:
@@ -300,12 +314,20 @@ def export_file(
     return counts
 
 
-def make_wacz(warc: Path, pages: Path, path: Path, title: str) -> None:
+def make_wacz(
+    warc: Path, pages: Path, path: Path, title: str, files: Path | None = None, desc: str = ""
+) -> None:
     """Package one WARC as a WACZ with the ``wacz`` tool, with its page list (every HTML page
-    that answered 200) and SHA-256 hashes; the tool's chatter goes to stderr."""
+    that answered 200) and SHA-256 hashes; the tool's chatter goes to stderr. The files of the
+    folder ``files``, if given, go in too, under ``logs/`` (the one folder of files of one's
+    own the tool takes: its ``--log-directory``), listed and hashed like the others."""
     from wacz.main import main as wacz_main  # the wacz tool loads frictionless: only when used
 
     arguments = ["create", "-o", str(path), str(warc), "--pages", str(pages)]
+    if files is not None:
+        arguments += ["--log-directory", str(files)]
+    if desc:
+        arguments += ["--desc", desc]
     with contextlib.redirect_stdout(sys.stderr):
         status = wacz_main([*arguments, "--hash-type", "sha256", "--title", title])
     if status:

@@ -88,7 +88,8 @@ def test_the_settings_module_loads_nothing_of_the_store() -> None:
     ["scrapy crawl africa", "scrapy parse URL", "python -m crawler.sites",
      "python -m crawler.goldens", "python -m store export", "python -m store summary",
      "python -m store serve", "python -m store metadata", "python -m store reparse",
-     "python -m store import", "bash scripts/crawl-offline",
+     "python -m store import", "python -m store evidence", "python -m store verify",
+     "python -m store keygen", "bash scripts/crawl-offline",
      "bash scripts/test", "python scripts/killtest.py", "python -m tests.mockserver",
      "python benchmarks/run.py", "python benchmarks/generate.py"],
 )  # fmt: skip

@@ -202,3 +202,19 @@ def test_a_missing_file_is_a_one_line_error(
     assert store_main(["import", str(tmp_path / "wire.db"), str(tmp_path / "none.warc")]) == 2
     assert capsys.readouterr().err == f"error: no file at {tmp_path / 'none.warc'}\n"
     assert not (tmp_path / "wire.db").exists()
+
+
+def test_worker_processes_store_what_one_process_stores(history: Path, tmp_path: Path) -> None:
+    """Pages read by worker processes are stored in file order: the same history, the same
+    counts, as when this process reads them."""
+    archive = tmp_path / "history.warc.gz"
+    args = ["export", str(history), "--format", "warc", "-o", str(archive), "--all-versions"]
+    assert store_main(args) == 0
+    results = []
+    for workers in (0, 2):
+        store = tmp_path / f"workers-{workers}.db"
+        with Store(store) as opened:
+            counts = import_files(opened, [archive], progress=io.StringIO(), workers=workers)
+        results.append((counts, export_lines(store)))
+    assert results[0] == results[1]
+    assert results[0][0].articles > 0

@@ -25,10 +25,11 @@ class ListingV1:
     MORE = Css("div.list__more::attr(data-url)")
     NEXT = Css("div.list-items-loaded::attr(data-next-url)")
 
-    def __init__(self, url: str, html: str) -> None:
+    def __init__(self, url: str, html: str, root: Node | None = None) -> None:
+        """The parser of a page's text (``root``: its tree, when it is parsed already)."""
         self.url = url
         self.site = site_for(url)
-        self.root = html_root(html)
+        self.root = html_root(html) if root is None else root
 
     def parse(self) -> ListingPage:
         """Every listed article in order, and the next chunk's URL (None on the last)."""
