@@ -501,3 +501,16 @@ def test_hostile_text_is_text_in_a_real_browser(served: str, tmp_path: Path, pat
     assert "&lt;script&gt;document.title=" in dom
     assert "<script>document.title" not in dom and '<img src="x"' not in dom
     assert 'href="javascript:' not in dom
+
+
+def test_runs_of_unchanged_paragraphs_fold_on_a_huge_article() -> None:
+    body = [f"Paragraph {i} of a long article." for i in range(6000)]
+    changed = [*body[:3000], "Paragraph 3000 of a much longer article.", *body[3001:]]
+    result = compare(VersionText(body=body), VersionText(body=changed))
+    assert result.left_out == 0 and len(result.rows) < 20
+    assert [row.op for row in result.rows if row.part == "paragraph"] == [
+        "folded",
+        "rewritten",
+        "folded",
+    ]
+    assert result.rows[3].name == "3000 unchanged (Paragraph)"

@@ -27,6 +27,11 @@ PART_NAMES = {
 }
 
 
+# The most rows a page shows: past it, runs of unchanged items fold into one row each, and
+# what is still over is left out (and counted).
+MAX_ROWS = 5000
+
+
 @dataclass(frozen=True)
 class SideBySide:
     """One row of the page: a part, what happened, each side's marked text."""
@@ -49,6 +54,7 @@ class Comparison:
     fields: list[str] = field(default_factory=list)
     too_large: list[str] = field(default_factory=list)
     silent_edit: bool = False  # computed from the two versions' claimed modification times
+    left_out: int = 0  # rows past MAX_ROWS, not shown
 
     @property
     def changed(self) -> int:
@@ -63,12 +69,14 @@ def number(part: str, position: int | None) -> int | None:
     return position + 1
 
 
-def whole(part: str, old: VersionText, new: VersionText) -> list[SideBySide]:
-    """A list too large to align: every item of each side, whole, unmarked."""
+def whole(part: str, old: VersionText, new: VersionText) -> tuple[list[SideBySide], int]:
+    """A list too large to align: its items of each side, whole, unmarked, side by side (the
+    first :data:`MAX_ROWS`), and how many rows more there would be."""
     name = next(name for name, one in LIST_PARTS.items() if one == part)
     left, right = list(getattr(old, name)), list(getattr(new, name))
     rows = []
-    for i in range(max(len(left), len(right))):
+    length = max(len(left), len(right))
+    for i in range(min(length, MAX_ROWS)):
         rows.append(
             SideBySide(
                 part,
@@ -81,7 +89,7 @@ def whole(part: str, old: VersionText, new: VersionText) -> list[SideBySide]:
                 [Segment("equal", right[i])] if i < len(right) else [],
             )
         )
-    return rows
+    return rows, length - len(rows)
 
 
 def side_by_side(row: DiffRow, budget: WordBudget) -> SideBySide:
@@ -117,9 +125,43 @@ def compare(
     result = Comparison(
         fields=diff.fields(), too_large=diff.too_large(), silent_edit=diff.silent_edit
     )
+    rows: list[SideBySide | DiffRow] = []
     for row in diff.rows:
         if row.op == "too_large":
-            result.rows += whole(row.part, old, new)
+            shown, more = whole(row.part, old, new)
+            rows += shown
+            result.left_out += more
         else:
-            result.rows.append(side_by_side(row, words))
+            rows.append(row)
+    if len(rows) > MAX_ROWS:
+        rows = fold_unchanged(rows)
+    result.left_out += max(0, len(rows) - MAX_ROWS)
+    for item in rows[:MAX_ROWS]:
+        result.rows.append(side_by_side(item, words) if isinstance(item, DiffRow) else item)
     return result
+
+
+def fold_unchanged(rows: list[SideBySide | DiffRow]) -> list[SideBySide | DiffRow]:
+    """Each run of unchanged items of a list as one row that says how many it holds."""
+    folded: list[SideBySide | DiffRow] = []
+    run: list[DiffRow] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            part = run[0].part
+            name = f"{len(run)} unchanged ({PART_NAMES.get(part, part)})"
+            folded.append(SideBySide(part, name, "folded", None, None, None, [], []))
+        else:
+            folded.extend(run)
+        run.clear()
+
+    for row in rows:
+        if isinstance(row, DiffRow) and row.op == "unchanged" and row.part in LIST_PARTS.values():
+            if run and run[0].part != row.part:
+                flush()
+            run.append(row)
+            continue
+        flush()
+        folded.append(row)
+    flush()
+    return folded

@@ -38,6 +38,7 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
 from store.web import data
+from store.web.compare import MAX_ROWS as MAX_DIFF_ROWS
 from store.web.compare import compare
 from store.web.downloads import Download, raw_body, warc_records
 from store.web.lookup import find_article
@@ -193,14 +194,19 @@ async def diff_page(datasette: Any, request: Request) -> Response:
         )
     found = read_result["article"]
     if found["versions"] < 2 and low is None and high is None:
-        context = {**read_result, "comparison": None, "database": database.name}
+        context = {**read_result, "comparison": None, "database": database.name, "max_rows": 0}
         return await render(datasette, request, "wire_diff.html", context)
     if read_result["old"] is None or read_result["new"] is None:
         missing = read_result["older"] if read_result["old"] is None else read_result["newer"]
         reason = f"the article has no version {missing}"
         return await not_found(datasette, request, database, text, reason)
     comparison = compare(read_result["old"], read_result["new"])
-    context = {**read_result, "comparison": comparison, "database": database.name}
+    context = {
+        **read_result,
+        "comparison": comparison,
+        "database": database.name,
+        "max_rows": MAX_DIFF_ROWS,
+    }
     return await render(datasette, request, "wire_diff.html", context)
 
 
