@@ -66,6 +66,7 @@ def build_store(path: Path, warc_dir: Path) -> dict[str, int]:
         RelatedLinkRecord(10, "Read two", TWO, T1, "1 May, 10:00 GMT"),
         RelatedLinkRecord(11, "Read elsewhere", ELSEWHERE, None, "yesterday"),
         RelatedLinkRecord(12, IMG, JS_URL, None, SCRIPT),
+        RelatedLinkRecord(13, "Two again", TWO.replace("https://", "http://") + "/", None, None),
     ]
     captions = [
         CaptionRecord(0, 0, JS_URL, f"A caption {SCRIPT}", f"Credit {IMG}"),
@@ -225,6 +226,7 @@ def test_related_links_lead_to_the_archived_copy_or_the_live_site(client: Client
     html = client.get("/article", url=ONE).text
     archived = "/article?" + urlencode({"url": TWO})
     assert f'href="{archived.replace("&", "&amp;")}">Read two</a>' in html
+    assert f'href="{archived.replace("&", "&amp;")}">Two again</a>' in html  # another form
     assert f'<a href="{ELSEWHERE}" class="wire-external"' in html
     assert 'Read elsewhere</a> <span class="wire-note">(live site)</span>' in html
 
@@ -514,3 +516,26 @@ def test_runs_of_unchanged_paragraphs_fold_on_a_huge_article() -> None:
         "folded",
     ]
     assert result.rows[3].name == "3000 unchanged (Paragraph)"
+
+
+def test_pages_forbid_loading_images_and_frames_from_elsewhere(client: Client) -> None:
+    policy = client.get("/article", url=ONE).headers["content-security-policy"]
+    assert "img-src 'self' data:" in policy and "object-src 'none'" in policy
+
+
+def test_a_second_database_is_read_with_db(
+    store: tuple[Path, dict[str, int]], tmp_path: Path
+) -> None:
+    first = tmp_path / "first.db"
+    Store(first).close()
+    path, ids = store
+    client = Client(Datasette(files=[str(first), str(path)], metadata=load_metadata(path)))
+    try:
+        assert client.get("/article", url=ONE).status_code == 404  # the first database's
+        html = client.get("/article", url=ONE, db=DB).text
+        assert "Giraffes and zebras" in html
+        assert f'href="/raw/{ids["one_v2"]}?db={DB}"' in html
+        assert f"version=1&amp;db={DB}" in html
+        assert client.get(f"/raw/{ids['one_v2']}", db=DB).status_code == 200
+    finally:
+        client.close()

@@ -24,6 +24,8 @@ from store.web.lookup import find_article
 
 # The most of each list (paragraphs, captions, links, fetches...) one page shows.
 MAX_ROWS = 5000
+# The most related links one page looks up in any other form than the exact URL.
+MAX_LOOKUPS = 200
 
 SELECT_ARTICLE = """
 SELECT a.id, a.url, a.article_id, a.site, a.section, a.status, a.first_seen, a.last_seen,
@@ -128,6 +130,21 @@ class ArticleView:
     dates: list[dict[str, Any]] = field(default_factory=list)
 
 
+def archived_links(conn: sqlite3.Connection, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Related links with the archived article each names: the exact URL (joined in SQL),
+    else any other form of it (:func:`find_article`, for the first :data:`MAX_LOOKUPS`)."""
+    looked_up = 0
+    for link in links:
+        if link["archived_url"] is not None or not link["url"] or looked_up >= MAX_LOOKUPS:
+            continue
+        looked_up += 1
+        found = find_article(conn, link["url"])
+        if found is not None:
+            row = conn.execute("SELECT url FROM articles WHERE id = ?", (found,)).fetchone()
+            link["archived_url"] = row[0]
+    return links
+
+
 def article(conn: sqlite3.Connection, text: str) -> dict[str, Any] | None:
     """The article a pasted text names (:func:`store.web.lookup.find_article`), or None."""
     article_id = find_article(conn, text)
@@ -151,7 +168,7 @@ def article_view(
         paragraphs=[row["paragraph"] for row in rows(conn, SELECT_PARAGRAPHS, **ids)],
         paragraph_count=conn.execute(COUNT_PARAGRAPHS, {"id": version["id"]}).fetchone()[0],
         captions=rows(conn, SELECT_CAPTIONS, **ids),
-        links=rows(conn, SELECT_LINKS, **ids),
+        links=archived_links(conn, rows(conn, SELECT_LINKS, **ids)),
         tags=rows(conn, SELECT_TAGS, **ids),
         timeline=[
             {**row, "fields": json_list(row["fields"])}

@@ -44,6 +44,12 @@ from store.web.downloads import Download, raw_body, warc_records
 from store.web.lookup import find_article
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
+# The pages load no image, plugin or frame from elsewhere, whatever a crawled text holds.
+PAGE_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": "img-src 'self' data:; object-src 'none'; frame-src 'none'; "
+    "base-uri 'none'; form-action 'self'",
+}
 
 
 def web_href(url: Any) -> str | None:
@@ -77,10 +83,21 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.create_function("wire_article_id", 1, wire_article_id(conn))
 
 
-def page_url(datasette: Any, path: str, **params: Any) -> str:
-    """A path of this plugin with its query (empty parameters left out)."""
+def page_url(datasette: Any, path: str, db: str | None = None, **params: Any) -> str:
+    """A path of this plugin with its query (empty parameters left out; ``db`` only for a
+    database other than the first)."""
+    if db and db != default_database(datasette):
+        params["db"] = db
     query = urlencode({k: v for k, v in params.items() if v is not None and v != ""})
     return datasette.urls.path(path + (f"?{query}" if query else ""))
+
+
+def default_database(datasette: Any) -> str | None:
+    """The name of the database the pages read without ``?db=``."""
+    try:
+        return str(datasette.get_database().name)
+    except IndexError:
+        return None
 
 
 def database_of(datasette: Any, request: Request) -> Any:
@@ -105,10 +122,12 @@ async def render(
     context = {
         **context,
         "web_href": web_href,
-        "page_url": lambda *a, **k: page_url(datasette, *a, **k),
+        "page_url": lambda path, **params: page_url(
+            datasette, path, request.args.get("db"), **params
+        ),
     }
     html = await datasette.render_template(template, context, request=request)
-    return Response.html(html, status=status, headers=SECURITY_HEADERS)
+    return Response.html(html, status=status, headers=PAGE_HEADERS)
 
 
 async def not_found(
@@ -265,13 +284,13 @@ def register_routes() -> list[tuple[str, Callable[..., Any]]]:
     ]
 
 
-def fetch_links(datasette: Any, value: Any, row: Any) -> Markup | None:
+def fetch_links(datasette: Any, database: str, value: Any, row: Any) -> Markup | None:
     """A fetch's body hash with links to its raw page and WARC records."""
     fetch_id = row["id"] if "id" in row.keys() else None  # noqa: SIM118 (an sqlite3.Row)
     if value is None or not isinstance(fetch_id, int):
         return None
-    raw = datasette.urls.path(f"/raw/{fetch_id}")
-    warc = datasette.urls.path(f"/warc/{fetch_id}")
+    raw = page_url(datasette, f"/raw/{fetch_id}", db=database)
+    warc = page_url(datasette, f"/warc/{fetch_id}", db=database)
     return Markup('{} <a href="{}">raw</a> <a href="{}">WARC</a>').format(
         escape(str(value)), raw, warc
     )
@@ -279,9 +298,9 @@ def fetch_links(datasette: Any, value: Any, row: Any) -> Markup | None:
 
 @hookimpl
 def render_cell(
-    row: Any, value: Any, column: str, table: str | None, datasette: Any
+    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
 ) -> Markup | None:
     """In the ``fetches`` table only, the ``body_sha256`` cell: the hash and the downloads."""
     if table == "fetches" and column == "body_sha256":
-        return fetch_links(datasette, value, row)
+        return fetch_links(datasette, database, value, row)
     return None
