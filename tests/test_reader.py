@@ -45,6 +45,7 @@ from store.diff import VersionText
 from store.warc_capture import WarcCapture
 from store.web.compare import compare
 from store.web.lookup import find_article, url_candidates
+from store.web.reader import web_href
 from store.web.worddiff import Segment, WordBudget, word_diff
 from tests.datasette_client import Client
 
@@ -537,5 +538,37 @@ def test_a_second_database_is_read_with_db(
         assert f'href="/raw/{ids["one_v2"]}?db={DB}"' in html
         assert f"version=1&amp;db={DB}" in html
         assert client.get(f"/raw/{ids['one_v2']}", db=DB).status_code == 200
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "href"),
+    [
+        ("https://wire.test/a.html", "https://wire.test/a.html"),
+        (" http://wire.test/a ", "http://wire.test/a"),
+        ("JAVASCRIPT:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        ("\x01javascript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("//wire.test/a", None),
+        ("https:///nohost", None),
+        (None, None),
+    ],
+)
+def test_only_a_web_address_becomes_a_link(url: str | None, href: str | None) -> None:
+    assert web_href(url) == href
+
+
+def test_a_database_that_is_no_store_is_a_404(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).close()
+    client = Client(Datasette(files=[str(other)]))
+    try:
+        assert client.get("/article", url=ONE).status_code == 404
+        assert client.get("/diff", url=ONE).status_code == 404
+        assert client.get("/raw/1").status_code == 404
+        assert client.get("/warc/1").status_code == 404
+        assert client.get("/article", url=ONE, db="_internal").status_code == 404
     finally:
         client.close()

@@ -103,10 +103,25 @@ def default_database(datasette: Any) -> str | None:
 def database_of(datasette: Any, request: Request) -> Any:
     """The database a request reads: ``?db=NAME``, else the first one served."""
     name = request.args.get("db")
+    if name == "_internal":  # Datasette's own, never a store
+        return None
     try:
         return datasette.get_database(name or None)
     except (KeyError, IndexError):
         return None
+
+
+async def read_store(database: Any, read: Callable[[sqlite3.Connection], Any]) -> Any:
+    """``read(conn)`` on the database's connection; :class:`NotAStore` when it lacks the
+    store's tables."""
+    try:
+        return await database.execute_fn(read)
+    except sqlite3.OperationalError as error:
+        raise NotAStore(str(error)) from error
+
+
+class NotAStore(Exception):
+    """The database served is not a wirearchive store (no articles, fetches...)."""
 
 
 def int_arg(request: Request, name: str) -> int | None:
@@ -160,7 +175,10 @@ async def article_page(datasette: Any, request: Request) -> Response:
         found = data.article(conn, text)
         return found, None if found is None else data.article_view(conn, found, number)
 
-    found, view = await database.execute_fn(read)
+    try:
+        found, view = await read_store(database, read)
+    except NotAStore:
+        return await not_found(datasette, request, database, text, "that database is no store")
     if found is None:
         return await not_found(
             datasette, request, database, text, "the archive has no such article"
@@ -206,7 +224,10 @@ async def diff_page(datasette: Any, request: Request) -> Response:
             ),
         }
 
-    read_result = await database.execute_fn(read)
+    try:
+        read_result = await read_store(database, read)
+    except NotAStore:
+        return await not_found(datasette, request, database, text, "that database is no store")
     if read_result is None:
         return await not_found(
             datasette, request, database, text, "the archive has no such article"
@@ -256,7 +277,10 @@ async def raw_download(datasette: Any, request: Request) -> Response:
     database, fetch_id = database_of(datasette, request), fetch_id_of(request)
     if database is None or fetch_id is None:
         return await text_not_found("no such fetch")
-    download = await database.execute_fn(lambda conn: raw_body(conn, fetch_id))
+    try:
+        download = await read_store(database, lambda conn: raw_body(conn, fetch_id))
+    except NotAStore:
+        download = None
     if download is None:
         return await text_not_found(f"fetch {fetch_id} kept no body")
     return attachment(download, "text/plain; charset=utf-8")
@@ -267,7 +291,10 @@ async def warc_download(datasette: Any, request: Request) -> Response:
     database, fetch_id = database_of(datasette, request), fetch_id_of(request)
     if database is None or fetch_id is None:
         return await text_not_found("no such fetch")
-    download = await database.execute_fn(lambda conn: warc_records(conn, fetch_id))
+    try:
+        download = await read_store(database, lambda conn: warc_records(conn, fetch_id))
+    except NotAStore:
+        download = None
     if download is None:
         return await text_not_found(f"fetch {fetch_id} got no HTTP answer: it has no WARC record")
     return attachment(download, "application/warc")
