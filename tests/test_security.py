@@ -134,14 +134,17 @@ def test_datasette_refuses_write_sql(client: Client, sql: str) -> None:
 
 
 def test_datasette_has_no_write_plugin_or_writable_query(client: Client) -> None:
-    # the project's own plugin only (store/datasette_plugin.py): a snippet function, no POST
+    # the project's own plugins only: store/datasette_plugin.py (a snippet function, no POST)
+    # and store/web (the reader's pages, which only read)
     plugins = client.get("/-/plugins.json").json()
-    assert [(p["name"], p["hooks"]) for p in plugins] == [
-        ("wirearchive", ["asgi_wrapper", "prepare_connection"])
+    assert sorted((p["name"], p["hooks"]) for p in plugins) == [
+        ("wirearchive", ["asgi_wrapper", "prepare_connection"]),
+        ("wirearchive", ["prepare_connection", "register_routes", "render_cell"]),
     ]
     queries = load_metadata(Path(f"{DB}.db"))["databases"][DB]["queries"]
     assert all(not query.get("write") for query in queries.values())
-    for path in (*(f"/{DB}/{name}" for name in queries), f"/{DB}/versions", f"/{DB}"):
+    pages = ("/article", "/diff", "/raw/1", "/warc/1")
+    for path in (*(f"/{DB}/{name}" for name in queries), f"/{DB}/versions", f"/{DB}", *pages):
         response = client.loop.run_until_complete(
             client.datasette.client.post(path, data={"q": "x", "url": "x"})
         )

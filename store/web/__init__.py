@@ -1,0 +1,13 @@
+"""The reader's pages: a Datasette plugin of the project's own (routes in :mod:`store.web.reader`,
+templates in ``store/web/templates``).
+
+The package, not the module, is the plugin's entry point (``wirearchive-reader`` in
+``pyproject.toml``): Datasette 0.65 finds a plugin's templates as the ``templates`` folder of
+the plugin's package (``importlib.resources.files(plugin.__name__)``), which on Python 3.11
+refuses a module that is not a package. So both ``python -m store serve`` and plain
+``datasette STORE -m metadata.json`` find them, with no ``--template-dir``.
+"""
+
+from store.web.reader import prepare_connection, register_routes, render_cell
+
+__all__ = ["prepare_connection", "register_routes", "render_cell"]
