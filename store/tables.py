@@ -429,6 +429,8 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("article_events", ("article_id", "at"), False),
     ("article_events", ("kind", "at"), False),
     ("version_changes", ("created_at",), False),
+    # the latest silent edits (front page, silent_edits query) without reading every change
+    ("version_changes", ("silent_edit", "created_at"), False),
     ("version_changes", ("article_id", "version"), False),
     ("version_diffs", ("from_version_id", "to_version_id", "row"), True),
     ("version_diffs", ("article_id", "from_version", "to_version"), False),

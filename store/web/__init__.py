@@ -1,0 +1,1 @@
+"""The archive's web pages on Datasette: the front page, labels and cells, and the reader."""
