@@ -10,6 +10,8 @@ come with the package ``store.web``, registered as the entry point ``wirearchive
   (:mod:`store.web.provenance`); on the front page (``/``), the latest articles, changes,
   silent edits, gone and delisted articles and two SVG charts (:mod:`store.web.frontpage`); on
   a database's page, the reader's tables and queries first.
+* ``handle_exception``: a 4xx error page rendered like any other page (Datasette's own
+  handler renders ``error.html`` without the plugins' template variables, so without the label).
 * ``render_cell``: JSON lists as HTML lists and URLs as links, crawled text always escaped
   (:mod:`store.web.cells`).
 """
@@ -19,7 +21,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
+from datasette.utils import add_cors_headers
+from datasette.utils.asgi import Base400
+from datasette.views.base import DatasetteError
 from markupsafe import Markup
 
 from store.web import cells
@@ -162,3 +167,32 @@ def render_cell(
 ) -> Markup | None:
     """JSON lists as HTML lists, article URLs linked to the reader, live URLs made safe."""
     return cells.render(row, value, column, table, database)
+
+
+@hookimpl
+def handle_exception(
+    datasette: Any, request: Any, exception: Exception
+) -> Callable[[], Awaitable[Response]] | None:
+    """A 4xx error as an HTML page with the label; JSON errors and 500s are Datasette's."""
+    if request.path.endswith(".json") or not isinstance(exception, Base400 | DatasetteError):
+        return None
+
+    async def inner() -> Response:
+        if isinstance(exception, DatasetteError):
+            status, info, title = exception.status, dict(exception.error_dict), exception.title
+            message: Any = exception.message
+            if exception.message_is_html:
+                message = Markup(message)
+        else:
+            status, info, title = exception.status, {}, None
+            message = exception.args[0] if exception.args else ""
+        info.update({"ok": False, "error": message, "status": status, "title": title})
+        html = await datasette.render_template(
+            [f"{status}.html", "error.html"], info, request=request
+        )
+        headers: dict[str, str] = {}
+        if datasette.cors:
+            add_cors_headers(headers)
+        return Response.html(html, status=status, headers=headers)
+
+    return inner
