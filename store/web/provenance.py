@@ -35,6 +35,7 @@ CRAWLS_SIGNATURE_SQL = "SELECT count(*), max(rowid) FROM crawls"
 KIND_WORDS = {
     "invented": "invented: written by hand, never fetched from the site",
     "recorded": "recorded: fetched from the live site once, served again from the recording",
+    "undeclared": "undeclared: its README says neither recorded nor invented",
 }
 UNKNOWN_KIND = "whether it was recorded or invented was not kept with the crawl"
 
