@@ -244,9 +244,10 @@ def _migration_10(db: Database) -> None:
 
 
 def _migration_16(db: Database) -> None:
-    """Migration 16: an index on ``version_changes(silent_edit, created_at)``, so the newest
-    silent edits (the front page, the ``silent_edits`` query) are read without reading every
-    change. Numbered 16 though it follows 10 on this branch (steps are recorded by name)."""
+    """Migration 16: the front page's indexes — ``version_changes(silent_edit, created_at)``
+    (the newest silent edits without reading every change) and ``versions(version,
+    published_at)`` (articles per day of publication from the index alone). Numbered 16
+    though it follows 10 on this branch (steps are recorded by name)."""
     _create_indexes(db)
 
 

@@ -406,6 +406,8 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("versions", ("fetch_id",), False),
     ("versions", ("crawl_id", "version"), False),
     ("versions", ("published_at",), False),
+    # the front page's articles per day: version-1 rows in a range of days, from the index alone
+    ("versions", ("version", "published_at"), False),
     ("fetches", ("crawl_id", "outcome"), False),
     ("fetches", ("outcome",), False),
     ("fetches", ("requested_url",), False),
