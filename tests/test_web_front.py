@@ -519,3 +519,17 @@ def test_screenshots_script_needs_chromium_or_says_so(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.strip() == "error: no chromium: apt-get install chromium"
+
+
+def test_a_server_without_a_store_gets_datasette_s_own_index(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+    client = Client(Datasette(files=[str(other)]))
+    try:
+        page = client.get("/")
+    finally:
+        client.close()
+    assert page.status_code == 200
+    assert 'href="/other">other</a>' in page.text and "1 table" in page.text
+    assert "Latest articles" not in page.text and LABEL not in page.text
