@@ -322,7 +322,7 @@ def test_an_article_url_links_to_the_reader_first_and_the_live_page_second(
 ) -> None:
     text = live_client.get(f"/{LIVE_DB}/latest_articles").text
     inside = f'<a class="wire-inside" href="/article?url={quote(ONE, safe="")}">{ONE}</a>'
-    live = f'<a class="wire-live" href="{ONE}" rel="noopener noreferrer nofollow">live ↗</a>'
+    live = f'<a class="wire-live" href="{ONE}" rel="noopener noreferrer nofollow">site ↗</a>'
     assert f"{inside} {live}" in text
 
 
@@ -533,3 +533,19 @@ def test_a_server_without_a_store_gets_datasette_s_own_index(tmp_path: Path) -> 
     assert page.status_code == 200
     assert 'href="/other">other</a>' in page.text and "1 table" in page.text
     assert "Latest articles" not in page.text and LABEL not in page.text
+
+
+def test_two_stores_of_one_name_and_as_many_crawls_keep_their_own_labels(tmp_path: Path) -> None:
+    live_path, replayed_path = tmp_path / "a" / "wire.db", tmp_path / "b" / "wire.db"
+    for path in (live_path, replayed_path):
+        path.parent.mkdir()
+        build_live(path)
+    with sqlite3.connect(replayed_path) as db:
+        db.execute("UPDATE crawls SET settings = json_set(settings, '$.FIXTURES_REPLAY_SET', "
+                   "json('{\"name\": \"b\", \"kind\": \"invented\"}'))")  # fmt: skip
+    for path, labelled in ((replayed_path, True), (live_path, False), (replayed_path, True)):
+        client = datasette_client(path)
+        try:
+            assert (LABEL in client.get("/wire").text) is labelled, path
+        finally:
+            client.close()

@@ -93,7 +93,7 @@ def article_link(url: str) -> Markup:
     inside = Markup('<a class="wire-inside" href="{}">{}</a>').format(reader_path(url), url)
     if not is_live_url(url):
         return inside
-    return inside + Markup(" ") + live_link(url, "live ↗")
+    return inside + Markup(" ") + live_link(url, "site ↗")
 
 
 def fetched_link(url: str, fetch_id: int | str) -> Markup:
@@ -101,7 +101,7 @@ def fetched_link(url: str, fetch_id: int | str) -> Markup:
     inside = Markup('<a class="wire-inside" href="{}">{}</a>').format(raw_path(fetch_id), url)
     if not is_live_url(url):
         return inside
-    return inside + Markup(" ") + live_link(url, "live ↗")
+    return inside + Markup(" ") + live_link(url, "site ↗")
 
 
 def json_list(value: str) -> list[str] | None:

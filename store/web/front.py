@@ -74,8 +74,8 @@ TEMPLATE_FUNCTIONS: dict[str, Any] = {
 }
 STORE_TABLES = ("articles", "versions", "crawls")  # a database holding these is a store
 
-# database name -> (crawls signature, label): the label is read again when a crawl is added
-_labels: dict[str, tuple[tuple[Any, ...], Markup | None]] = {}
+# (file, database name) -> (crawls signature, label): read again when a crawl is added
+_labels: dict[tuple[str | None, str], tuple[tuple[Any, ...], Markup | None]] = {}
 
 
 async def is_store(db: Any) -> bool:
@@ -87,11 +87,12 @@ async def is_store(db: Any) -> bool:
 async def store_label(db: Any, name: str) -> Markup | None:
     """The replayed-data label of one store (None for a store of live crawls only)."""
     signature = tuple((await db.execute(CRAWLS_SIGNATURE_SQL)).rows[0])
-    cached = _labels.get(name)
+    key = (db.path, name)
+    cached = _labels.get(key)
     if cached is not None and cached[0] == signature:
         return cached[1]
     found = label(origins(list((await db.execute(CRAWL_ORIGINS_SQL)).rows)))
-    _labels[name] = (signature, found)
+    _labels[key] = (signature, found)
     return found
 
 
