@@ -243,6 +243,14 @@ def _migration_10(db: Database) -> None:
     _create_indexes(db)
 
 
+def _migration_16(db: Database) -> None:
+    """Migration 16: the front page's indexes — ``version_changes(silent_edit, created_at)``
+    (the newest silent edits without reading every change) and ``versions(version,
+    published_at)`` (articles per day of publication from the index alone). Numbered 16
+    though it follows 10 on this branch (steps are recorded by name)."""
+    _create_indexes(db)
+
+
 # MIGRATIONS[n] brings a file from schema version n to n + 1; never rename or reorder one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
@@ -253,6 +261,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_10,
+    _migration_16,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STEPS = Migrations("wirearchive")

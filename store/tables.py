@@ -406,6 +406,8 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("versions", ("fetch_id",), False),
     ("versions", ("crawl_id", "version"), False),
     ("versions", ("published_at",), False),
+    # the front page's articles per day: version-1 rows in a range of days, from the index alone
+    ("versions", ("version", "published_at"), False),
     ("fetches", ("crawl_id", "outcome"), False),
     ("fetches", ("outcome",), False),
     ("fetches", ("requested_url",), False),
@@ -429,6 +431,8 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("article_events", ("article_id", "at"), False),
     ("article_events", ("kind", "at"), False),
     ("version_changes", ("created_at",), False),
+    # the latest silent edits (front page, silent_edits query) without reading every change
+    ("version_changes", ("silent_edit", "created_at"), False),
     ("version_changes", ("article_id", "version"), False),
     ("version_diffs", ("from_version_id", "to_version_id", "row"), True),
     ("version_diffs", ("article_id", "from_version", "to_version"), False),

@@ -307,11 +307,12 @@ def test_current_articles_facets(client: Client) -> None:
     assert {(tag["value"], tag["count"]) for tag in tags} == {("Tag 0", 2), ("Tag 1", 2)}
 
 
-def test_fts_tables_and_raw_bodies_are_hidden(client: Client) -> None:
+def test_fts_tables_raw_bodies_and_internal_tables_are_hidden(client: Client) -> None:
     tables = {table["name"]: table for table in client.get(f"/{DB}.json").json()["tables"]}
     hidden = {name for name, table in tables.items() if table["hidden"]}
-    assert {"bodies", *fts_table_names()} <= hidden
-    assert all(name.startswith(("bodies", *fts_table_names())) for name in hidden)
+    internal = ("bodies", "blocks", "tags", "version_diffs", "_sqlite_migrations")
+    assert {*internal, *fts_table_names()} <= hidden
+    assert all(name.startswith((*internal, *fts_table_names())) for name in hidden)
     assert tables["captions"]["fts_table"] == "captions_fts"
     # versions_fts reads its content from the view version_text: the metadata names it
     zebra = client.rows(f"/{DB}/versions", _search="zebra")

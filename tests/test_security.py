@@ -134,12 +134,14 @@ def test_datasette_refuses_write_sql(client: Client, sql: str) -> None:
 
 
 def test_datasette_has_no_write_plugin_or_writable_query(client: Client) -> None:
-    # the project's own plugins only: store/datasette_plugin.py (a snippet function, no POST)
-    # and store/web (the reader's pages, which only read)
+    # the project's own plugins only: a snippet function and no POST (store/datasette_plugin.py),
+    # the reader's pages (store.web) and the front page's hooks (store/web/front.py), none writing
     plugins = client.get("/-/plugins.json").json()
+    web_hooks = ["extra_template_vars", "handle_exception", "register_routes", "render_cell"]
     assert sorted((p["name"], p["hooks"]) for p in plugins) == [
         ("wirearchive", ["asgi_wrapper", "prepare_connection"]),
         ("wirearchive", ["prepare_connection", "register_routes", "render_cell"]),
+        ("wirearchive", web_hooks),
     ]
     queries = load_metadata(Path(f"{DB}.db"))["databases"][DB]["queries"]
     assert all(not query.get("write") for query in queries.values())

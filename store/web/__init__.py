@@ -1,5 +1,6 @@
-"""The reader's pages: a Datasette plugin of the project's own (routes in :mod:`store.web.reader`,
-templates in ``store/web/templates``).
+"""The archive's web pages on Datasette. The package is the reader's plugin (routes in
+:mod:`store.web.reader`); its ``templates`` folder also holds the front page's templates
+(hooks in :mod:`store.web.front`, an entry point of its own).
 
 The package, not the module, is the plugin's entry point (``wirearchive-reader`` in
 ``pyproject.toml``): Datasette 0.65 finds a plugin's templates as the ``templates`` folder of
