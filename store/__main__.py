@@ -194,7 +194,7 @@ def command_evidence(args: argparse.Namespace) -> int:
             raise CommandError(f"--sign {args.sign}: {reason}") from error
     output = Path(args.output)
     with open_store(args.store, args.check) as store:
-        article = find_article(store.db, args.url)
+        article = find_article(store.db.conn, args.url)
         if article is None:
             raise CommandError(f"no article in {args.store} for {args.url}")
         try:

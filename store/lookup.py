@@ -1,65 +1,85 @@
-"""Which stored article a user means: the one place a pasted URL or id is read
-(:func:`find_article`).
+"""Which stored article a pasted text names: the one lookup the reader's pages, the canned
+queries (``wire_article_id(text)`` in SQL, registered by :mod:`store.web.reader`) and
+``python -m store evidence`` share.
 
-A user pastes what their browser or a citation shows: the stored URL itself, the same with
-``http`` for ``https``, a trailing slash, tracking parameters (``utm_*``, ``?in=t``), a
-fragment, upper-case host — or the site's numeric article id. All name one article.
+A reader pastes what the address bar or a link shows: the stored URL, or the same with
+``http://`` for ``https://``, a trailing slash more or less, spaces around it, no scheme, a
+tracking query (``?in=t``, ``utm_*``) or any query and fragment at all — an article's identity
+has none (:func:`domain.text.article_identity`). Digits alone are the article's row id
+(``articles.id``), else the site's own id (``articles.article_id``). A URL a fetch requested and
+was redirected from names the article it landed on.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import sqlite3
 from urllib.parse import urlsplit
 
-from sqlite_utils import Database
+from domain.text import article_identity
 
-from domain.text import article_identity, strip_tracking
+# At most a URL's worth: a longer text names no article, and is never read further.
+MAX_TEXT = 4096
 
-SELECT_BY_URL = """
-SELECT id FROM articles WHERE url IN (SELECT value FROM json_each(:urls)) ORDER BY id LIMIT 1
+SELECT_BY_ROW_ID = "SELECT id FROM articles WHERE id = ?"
+SELECT_BY_SITE_ID = "SELECT id FROM articles WHERE article_id = ? ORDER BY id LIMIT 1"
+SELECT_BY_URLS = """
+SELECT id FROM articles WHERE url IN ({marks})
+ORDER BY url != ?, id LIMIT 1
 """
-SELECT_BY_ARTICLE_ID = "SELECT id FROM articles WHERE article_id = :id ORDER BY id LIMIT 1"
-# a URL the crawl fetched (a redirect's first URL) that led to one of the article's versions
-SELECT_BY_FETCH = """
-SELECT v.article_id AS id FROM fetches AS f JOIN versions AS v ON v.fetch_id = f.id
-WHERE f.requested_url IN (SELECT value FROM json_each(:urls))
-   OR f.final_url IN (SELECT value FROM json_each(:urls))
-ORDER BY f.fetched_at DESC LIMIT 1
+# A redirected request: the article its final URL is.
+SELECT_BY_REDIRECT = """
+SELECT a.id FROM fetches AS f JOIN articles AS a ON a.url = f.final_url
+WHERE f.requested_url IN ({marks}) AND f.final_url IS NOT NULL
+ORDER BY f.fetched_at DESC, f.id DESC LIMIT 1
 """
 
 
-def url_forms(text: str) -> list[str]:
-    """The stored forms a pasted URL may have: as pasted, without tracking parameters, as the
-    article's identity (no query, no fragment), each with https and http, with and without
-    the trailing slash."""
-    pasted = text.strip()
-    if "://" not in pasted:
-        pasted = f"https://{pasted}"
-    forms = [pasted]
-    with contextlib.suppress(ValueError):  # no URL w3lib can read: the text as pasted
-        forms += [strip_tracking(pasted), article_identity(pasted)]
-    variants: list[str] = []
-    for form in forms:
-        parts = urlsplit(form)
-        rest = form[len(parts.scheme) + 3 :] if parts.scheme else form
-        for scheme in ("https", "http"):
-            url = f"{scheme}://{rest}"
-            variants += [url, url.rstrip("/") if url.endswith("/") else f"{url}/"]
-    return list(dict.fromkeys(variants))
-
-
-def find_article(db: Database, text: str) -> int | None:
-    """The primary key (``articles.id``) of the article ``text`` names — a URL in any form
-    :func:`url_forms` reads, or the site's numeric article id — or None when none is stored."""
+def url_candidates(text: str) -> list[str]:
+    """The stored URLs a pasted text may stand for, the most likely first (none for a text
+    that is no web address)."""
     text = text.strip()
-    if text.isdigit():
-        row = next(db.query(SELECT_BY_ARTICLE_ID, {"id": text}), None)
-        if row is not None:
-            return int(row["id"])
-    urls = json.dumps(url_forms(text))
-    for sql in (SELECT_BY_URL, SELECT_BY_FETCH):
-        row = next(db.query(sql, {"urls": urls}), None)
-        if row is not None:
-            return int(row["id"])
-    return None
+    if not text or len(text) > MAX_TEXT or any(char.isspace() for char in text):
+        return []
+    if "://" not in text:
+        text = "https://" + text.lstrip("/")
+    try:
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return []
+        identity = article_identity(text)
+    except ValueError:  # a malformed address (a bad port, an unclosed IPv6 bracket)
+        return []
+    scheme, rest = identity.split("://", 1)
+    host, _, path = rest.partition("/")
+    hosts = [host, host[4:]] if host.startswith("www.") else [host, "www." + host]
+    paths = [path.rstrip("/"), path.rstrip("/") + "/"] if path.rstrip("/") else [path]
+    schemes = ["https", "http"] if scheme == "https" else ["http", "https"]
+    found: list[str] = [identity]
+    for one_host in hosts:
+        for one_scheme in schemes:
+            for one_path in paths:
+                url = f"{one_scheme}://{one_host}/{one_path}"
+                if url not in found:
+                    found.append(url)
+    return found
+
+
+def find_article(conn: sqlite3.Connection, text: str | int | None) -> int | None:
+    """The row id of the article ``text`` names, or None."""
+    if text is None:
+        return None
+    text = str(text).strip()
+    if text.isdecimal() and text.isascii():
+        for sql in (SELECT_BY_ROW_ID, SELECT_BY_SITE_ID):
+            row = conn.execute(sql, (int(text) if sql is SELECT_BY_ROW_ID else text,)).fetchone()
+            if row is not None:
+                return int(row[0])
+        return None
+    urls = url_candidates(text)
+    if not urls:
+        return None
+    marks = ", ".join("?" * len(urls))
+    row = conn.execute(SELECT_BY_URLS.format(marks=marks), (*urls, urls[0])).fetchone()
+    if row is None:
+        row = conn.execute(SELECT_BY_REDIRECT.format(marks=marks), urls).fetchone()
+    return None if row is None else int(row[0])

@@ -268,7 +268,7 @@ def test_a_resigned_manifest_without_the_key_is_caught(
 def test_the_url_forms_a_user_pastes(history: Path, pasted: str) -> None:
     with Store(history) as store:
         expected = next(store.db.query("SELECT id FROM articles WHERE url = ?", [ZAMBIA]))["id"]
-        assert find_article(store.db, pasted) == expected
+        assert find_article(store.db.conn, pasted) == expected
 
 
 def test_an_unknown_article_is_a_one_line_error(

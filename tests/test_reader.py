@@ -42,9 +42,9 @@ from warcio.archiveiterator import ArchiveIterator
 from domain.records import CaptionRecord, RelatedLinkRecord
 from store import Store, load_metadata
 from store.diff import VersionText
+from store.lookup import find_article, url_candidates
 from store.warc_capture import WarcCapture
 from store.web.compare import compare
-from store.web.lookup import find_article, url_candidates
 from store.web.reader import web_href
 from store.web.worddiff import Segment, WordBudget, word_diff
 from tests.datasette_client import Client

@@ -20,7 +20,7 @@ from store.history import (
     SELECT_VERSION_ROW,
     SELECT_VERSION_TAGS,
 )
-from store.web.lookup import find_article
+from store.lookup import find_article
 
 # The most of each list (paragraphs, captions, links, fetches...) one page shows.
 MAX_ROWS = 5000
@@ -146,7 +146,7 @@ def archived_links(conn: sqlite3.Connection, links: list[dict[str, Any]]) -> lis
 
 
 def article(conn: sqlite3.Connection, text: str) -> dict[str, Any] | None:
-    """The article a pasted text names (:func:`store.web.lookup.find_article`), or None."""
+    """The article a pasted text names (:func:`store.lookup.find_article`), or None."""
     article_id = find_article(conn, text)
     return None if article_id is None else one(conn, SELECT_ARTICLE, id=article_id)
 

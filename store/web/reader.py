@@ -6,7 +6,7 @@ another):
 
 * ``/article?url=TEXT`` (or ``?id=N``; ``&version=N`` for an earlier version): one version of
   an article — header, times, body, captions, related links, tags — with its version timeline
-  and provenance. ``TEXT`` is any form of the URL a reader pastes (:mod:`store.web.lookup`);
+  and provenance. ``TEXT`` is any form of the URL a reader pastes (:mod:`store.lookup`);
   an article the store does not have answers 404 with a link to the search.
 * ``/diff?url=TEXT&from=N&to=M``: two versions side by side, word by word
   (:mod:`store.web.compare`); by default the current version against the one before it.
@@ -37,11 +37,11 @@ from datasette import hookimpl
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
+from store.lookup import find_article
 from store.web import data
 from store.web.compare import MAX_ROWS as MAX_DIFF_ROWS
 from store.web.compare import compare
 from store.web.downloads import Download, raw_body, warc_records
-from store.web.lookup import find_article
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 # The pages load no image, plugin or frame from elsewhere, whatever a crawled text holds.
