@@ -140,8 +140,8 @@ def test_datasette_has_no_write_plugin_or_writable_query(client: Client) -> None
     web_hooks = ["extra_template_vars", "handle_exception", "register_routes", "render_cell"]
     assert sorted((p["name"], p["hooks"]) for p in plugins) == [
         ("wirearchive", ["asgi_wrapper", "prepare_connection"]),
-        ("wirearchive", ["prepare_connection", "register_routes", "render_cell"]),
         ("wirearchive", web_hooks),
+        ("wirearchive", ["prepare_connection", "register_routes", "render_cell"]),
     ]
     queries = load_metadata(Path(f"{DB}.db"))["databases"][DB]["queries"]
     assert all(not query.get("write") for query in queries.values())
