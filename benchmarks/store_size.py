@@ -52,7 +52,7 @@ from benchmarks.generate import (  # noqa: E402
     render_article,
 )
 from domain.pages import ListingEntry, ListingPage  # noqa: E402
-from domain.records import CrawlRecord, FetchRecord  # noqa: E402
+from domain.records import CrawlRecord, FetchKind, FetchRecord  # noqa: E402
 from domain.times import iso_z  # noqa: E402
 from pipelines.chain import read_article  # noqa: E402
 from store import Store  # noqa: E402
@@ -116,7 +116,9 @@ def plan_fetches(seed: int, articles: int) -> list[Fetch]:
     return sorted(fetches, key=lambda f: (f.at, f.index))
 
 
-def listing_fetch(crawl_id: str, kind: str, url: str, at: datetime, source: str) -> FetchRecord:
+def listing_fetch(
+    crawl_id: str, kind: FetchKind, url: str, at: datetime, source: str
+) -> FetchRecord:
     """The fetch of a listing page, feed or sitemap (its body a stand-in: nothing reads it)."""
     body = f"<!-- {kind} {url} at {iso_z(at)} -->".encode()
     return FetchRecord(
@@ -128,7 +130,7 @@ def listing_fetch(crawl_id: str, kind: str, url: str, at: datetime, source: str)
         "ok",
         iso_z(at),
         body=body,
-        source=source,  # type: ignore[arg-type]
+        source=source,
     )
 
 
@@ -150,12 +152,16 @@ def save_listings(store: Store, crawl_id: str, at: datetime, specs: list[Article
         listed = [
             ListingEntry(e.url, e.title, e.listed_at, e.listed_raw, n) for n, e in enumerate(chunk)
         ]
-        kind = "section" if page == 0 else "listing"
+        kind: FetchKind = "section" if page == 0 else "listing"
         fetch = listing_fetch(crawl_id, kind, url, at, "section")
         # every page offers "load more": the crawl stopped at its depth, not at the end
         more = f"{SECTION_URL}more.html?page={page + 1}"
         store.save_listing(fetch, ListingPage(url, listed, more, "sputnik", "1"), SPIDER)
-    for kind, url, source in (("feed", FEED_URL, "rss"), ("sitemap", SITEMAP_URL, "sitemap")):
+    sources: tuple[tuple[FetchKind, str, str], ...] = (
+        ("feed", FEED_URL, "rss"),
+        ("sitemap", SITEMAP_URL, "sitemap"),
+    )
+    for kind, url, source in sources:
         listed = [
             ListingEntry(e.url, e.title if source == "rss" else None, e.listed_at, e.listed_at, n)
             for n, e in enumerate(entries)
@@ -342,9 +348,9 @@ def replicate(path: Path, copies: int, progress: bool = True) -> None:
     conn.close()
 
 
-def store_path(versions: int, seed: int, base: int) -> Path:
+def store_path(versions: int, seed: int, base: int, workdir: Path = WORKDIR) -> Path:
     """Where the store of this size is cached."""
-    return WORKDIR / f"store-{versions}-b{base}-s{seed}-g{BUILD}.db"
+    return workdir / f"store-{versions}-b{base}-s{seed}-g{BUILD}.db"
 
 
 def count_versions(path: Path) -> int:
@@ -356,10 +362,12 @@ def count_versions(path: Path) -> int:
         conn.close()
 
 
-def build(versions: int, seed: int = DEFAULT_SEED, base: int = DEFAULT_BASE) -> Path:
+def build(
+    versions: int, seed: int = DEFAULT_SEED, base: int = DEFAULT_BASE, workdir: Path = WORKDIR
+) -> Path:
     """The cached store of about ``versions`` versions, built first if needed; opened once with
     :class:`store.Store` so it is migrated to this code's schema."""
-    path = store_path(versions, seed, base)
+    path = store_path(versions, seed, base, workdir)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -383,7 +391,10 @@ def build(versions: int, seed: int = DEFAULT_SEED, base: int = DEFAULT_BASE) -> 
             f"in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
+    started = time.perf_counter()
     Store(path).close()  # migrated to SCHEMA_VERSION if it was built by an older one
+    if (took := time.perf_counter() - started) > 1:
+        print(f"  {path.name} opened (migrated) in {took:.0f} s", flush=True)
     return path
 
 

@@ -210,3 +210,16 @@ def test_current_articles_of_a_day_are_found_by_the_day_index(store: Store) -> N
     steps = plan(store, f"SELECT * FROM ({CURRENT_ARTICLES_SQL}) WHERE day = :day", {"day": "x"})
     assert any("idx_versions_published_day" in s for s in steps), steps
     assert not scans(steps, "a", "articles", "v", "versions"), steps
+
+
+@pytest.mark.parametrize(
+    ("table", "order"),
+    [("articles", "last_seen DESC"), ("versions", "created_at DESC"), ("article_events", "at")],
+)
+def test_table_pages_sorted_by_a_time_read_it_from_an_index(
+    store: Store, table: str, order: str
+) -> None:
+    steps = plan(store, f"SELECT * FROM {table} ORDER BY {order} LIMIT 101")  # as Datasette
+    column = order.split()[0]
+    assert any(f"idx_{table}_{column}" in s for s in steps), steps
+    assert not any("TEMP B-TREE FOR ORDER BY" in s for s in steps), steps
