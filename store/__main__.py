@@ -27,7 +27,7 @@ from store.crawl_health import DEFAULT_WINDOW, format_health, health_report, lat
 from store.db import Store
 from store.errors import StoreError
 from store.health import read_only_reason, read_only_uri
-from store.metadata import metadata_json
+from store.metadata import metadata_json, setting_options
 from store.schema import schema_version
 from store.summary import format_summary
 
@@ -274,6 +274,7 @@ def datasette_command(
         host,
         "--port",
         str(port),
+        *setting_options(),
         *options,
     ]
 

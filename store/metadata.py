@@ -17,6 +17,22 @@ from typing import Any
 import yaml
 
 METADATA_FILE = "metadata.yml"
+# Datasette settings ``python -m store serve`` passes (``--setting NAME VALUE``). Suggested
+# facets cost one query per column of every table page (each up to
+# facet_suggest_time_limit_ms): on a big store that is most of a page's time, and the facets
+# worth showing are named in metadata.yml. A visitor can still facet by any column (?_facet=).
+SERVE_SETTINGS: dict[str, bool | int] = {"suggest_facets": False}
+
+
+def setting_options() -> list[str]:
+    """:data:`SERVE_SETTINGS` as the options of ``datasette serve``."""
+    options = []
+    for name, value in SERVE_SETTINGS.items():
+        written = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        options += ["--setting", name, written]
+    return options
+
+
 YAML_DATABASE = "wire"  # the database key metadata.yml is written under
 
 

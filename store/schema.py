@@ -17,7 +17,19 @@ from collections.abc import Callable
 from sqlite_utils import Database, Migrations
 
 from store import blockdata
-from store.tables import FTS, INDEXES, TABLES, TABLES_1, TABLES_2, TABLES_7, TABLES_10, TableSpec
+from store.tables import (
+    EXPRESSION_INDEXES,
+    FTS,
+    INDEXES,
+    INDEXES_11,
+    TABLES,
+    TABLES_1,
+    TABLES_2,
+    TABLES_7,
+    TABLES_10,
+    TABLES_11,
+    TableSpec,
+)
 from store.views import VIEWS
 
 __all__ = [
@@ -57,9 +69,11 @@ def _create_tables(db: Database, tables: dict[str, TableSpec]) -> None:
         )
 
 
-def _create_indexes(db: Database) -> None:
-    """Create every index in :data:`INDEXES`."""
-    for table, columns, unique in INDEXES:
+def _create_indexes(
+    db: Database, indexes: tuple[tuple[str, tuple[str, ...], bool], ...] = INDEXES
+) -> None:
+    """Create every index in :data:`INDEXES` (or in these)."""
+    for table, columns, unique in indexes:
         if not db.table(table).exists():
             continue  # a table of a later migration
         db.table(table).create_index(
@@ -243,6 +257,76 @@ def _migration_10(db: Database) -> None:
     _create_indexes(db)
 
 
+# What one crawl reading of an article page adds to its crawl's row of crawl_readings (the
+# fields of the version it showed, which is stored with its parts before the reading is).
+READING_FIGURES = """
+SELECT
+  f.crawl_id,
+  o.parser,
+  count(*) AS readings,
+  sum(coalesce(v.title, '') != '') AS title,
+  sum(v.published_at IS NOT NULL) AS published,
+  sum(EXISTS (SELECT 1 FROM blocks AS b WHERE b.version_id = v.id AND b.destination = 'body'))
+    AS body,
+  sum(coalesce(v.dateline, '') != '') AS dateline,
+  sum(EXISTS (SELECT 1 FROM captions AS cp WHERE cp.version_id = v.id)) AS captions,
+  sum(EXISTS (SELECT 1 FROM tags AS t WHERE t.version_id = v.id)) AS tags
+FROM {observations} AS o
+JOIN fetches AS f ON f.id = o.fetch_id
+JOIN versions AS v ON v.id = o.version_id
+WHERE o.reparse_id IS NULL
+GROUP BY f.crawl_id, o.parser
+"""
+ADD_READINGS = """
+INSERT INTO crawl_readings
+  (crawl_id, parser, readings, title, published, body, dateline, captions, tags)
+{figures}
+ON CONFLICT (crawl_id, parser) DO UPDATE SET
+  readings = readings + excluded.readings,
+  title = title + excluded.title,
+  published = published + excluded.published,
+  body = body + excluded.body,
+  dateline = dateline + excluded.dateline,
+  captions = captions + excluded.captions,
+  tags = tags + excluded.tags
+"""
+# Observations are only ever inserted (never updated or deleted): counting each one as it goes
+# in keeps crawl_readings exact.
+CRAWL_READINGS_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS crawl_readings_count AFTER INSERT ON observations
+WHEN NEW.reparse_id IS NULL
+BEGIN
+{add};
+END
+"""
+
+
+def _create_crawl_readings(db: Database) -> None:
+    """The crawl_readings summary: the table, its rows for the readings already stored, and
+    the trigger that counts every later one."""
+    _create_tables(db, TABLES_11)
+    # every reading already stored, then every later one as it is inserted
+    db.execute(ADD_READINGS.format(figures=READING_FIGURES.format(observations="observations")))
+    one = READING_FIGURES.format(
+        observations="(SELECT NEW.fetch_id AS fetch_id, NEW.version_id AS version_id, "
+        "NEW.parser AS parser, NEW.reparse_id AS reparse_id)"
+    )
+    db.execute(CRAWL_READINGS_TRIGGER.format(add=ADD_READINGS.format(figures=one)))
+
+
+def _migration_11(db: Database) -> None:
+    """Migration 11: the indexes the pages of a big store need (store/tables.py INDEXES_11
+    and EXPRESSION_INDEXES: the crawls newest first, each crawl's fetches counted from an index,
+    versions by publication day) and the crawl_readings summary the crawl_health view reads,
+    so that every page and
+    canned query answers in about the same time at a million versions as at 20,000
+    (benchmarks/pages.py)."""
+    _create_indexes(db, INDEXES_11)
+    for name, target in EXPRESSION_INDEXES.items():
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    _create_crawl_readings(db)
+
+
 def _migration_16(db: Database) -> None:
     """Migration 16: the front page's indexes — ``version_changes(silent_edit, created_at)``
     (the newest silent edits without reading every change) and ``versions(version,
@@ -261,6 +345,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_10,
+    _migration_11,
     _migration_16,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -395,7 +395,32 @@ TABLES_10: dict[str, TableSpec] = {
         not_null=frozenset({"file", "record_id"}),
     ),
 }
-TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2, **TABLES_7, **TABLES_10}
+# Schema migration 11: a summary kept by a trigger on observations (store/schema.py), what the
+# crawl_health view adds up: per crawl and parser, the crawl's readings of article pages and
+# how many had each field. Summing every reading of every crawl took seconds at a million
+# versions; these rows are a few per crawl.
+TABLES_11: dict[str, TableSpec] = {
+    "crawl_readings": TableSpec(
+        columns={
+            "crawl_id": str,
+            "parser": str,
+            "readings": int,
+            "title": int,
+            "published": int,
+            "body": int,
+            "dateline": int,
+            "captions": int,
+            "tags": int,
+        },
+        pk=("crawl_id", "parser"),
+        foreign_keys=(("crawl_id", "crawls", "id"),),
+        not_null=frozenset(
+            {"crawl_id", "parser", "readings", "title", "published", "body", "dateline"}
+            | {"captions", "tags"}
+        ),
+    ),
+}
+TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2, **TABLES_7, **TABLES_10, **TABLES_11}
 
 # (table, columns, unique)
 INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
@@ -438,6 +463,24 @@ INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("version_diffs", ("article_id", "from_version", "to_version"), False),
     ("warc_records", ("record_id",), False),
 )
+# Migration 11's (made by it alone: they read columns that earlier migrations add): the pages
+# of a big store (benchmarks/pages.py). The crawl log reads the crawls newest first and counts
+# each one's fetches from the index alone; the table pages sorted by a time (metadata.yml's
+# sort and sort_desc) read their first rows from an index instead of sorting the table.
+INDEXES_11: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("crawls", ("started_at", "id"), False),
+    ("fetches", ("crawl_id", "outcome", "encoding_errors"), False),
+    ("articles", ("last_seen",), False),
+    ("versions", ("created_at",), False),
+    ("article_events", ("at",), False),
+)
+
+# Indexes on an expression (sqlite-utils' create_index takes columns only): name -> the SQL
+# after ``CREATE INDEX IF NOT EXISTS name ON``. Migration 11: the publication day, which the
+# current_articles view shows as ``day`` (filtered by, and faceted by date).
+EXPRESSION_INDEXES: dict[str, str] = {
+    "idx_versions_published_day": "versions (date(published_at))",
+}
 
 # table -> columns indexed by FTS5; the FTS table is "<table>_fts". Captions are kept in sync by
 # the triggers sqlite-utils makes; since schema version 5 versions (never updated) are indexed as

@@ -183,59 +183,54 @@ WHERE first.n = 1
 # generic extractor) recognized, and the share of the articles read with each field. An
 # article page is one that answered a page (``ok`` or ``unparseable``); out-of-section pages
 # are not counted. store/crawl_health.py compares a crawl with the crawls before it.
-CRAWL_HEALTH_SQL = """
+# The readings are added up as they are stored, per crawl and parser, in ``crawl_readings``
+# (a trigger, store/schema.py): each figure is a subquery on one crawl's few rows there, so a
+# page of crawls, newest first, or a count of them reads only those crawls however many
+# readings the store holds. Over no reading a share is NULL (and the parsers too).
+CRAWL_ARTICLE_PAGES = """(
+    SELECT count(*) FROM fetches AS f
+    WHERE f.crawl_id = c.id AND f.kind = 'article' AND f.outcome IN ('ok', 'unparseable')
+  )"""
+CRAWL_PLATFORM = """(
+    SELECT coalesce(sum(r.readings), 0) FROM crawl_readings AS r
+    WHERE r.crawl_id = c.id AND r.parser NOT LIKE 'generic%'
+  )"""
+
+
+def _share(column: str) -> str:
+    """The share of a crawl's readings counted in ``column`` of crawl_readings, to 3 places."""
+    return (
+        f"(SELECT round(1.0 * sum(r.{column}) / sum(r.readings), 3) FROM crawl_readings AS r "
+        "WHERE r.crawl_id = c.id)"
+    )
+
+
+CRAWL_HEALTH_SQL = f"""
 SELECT
   c.id AS crawl_id,
   c.spider,
   c.started_at,
   c.finish_reason,
-  coalesce(p.pages, 0) AS article_pages,
-  coalesce(o.read, 0) AS articles_read,
-  coalesce(o.platform, 0) AS platform_articles,
-  o.parsers,
-  round(1.0 * coalesce(o.platform, 0) / p.pages, 3) AS recognized_share,
-  round(1.0 * o.title / o.read, 3) AS title_share,
-  round(1.0 * o.published / o.read, 3) AS date_share,
-  round(1.0 * o.body / o.read, 3) AS body_share,
-  round(1.0 * o.dateline / o.read, 3) AS dateline_share,
-  round(1.0 * o.captions / o.read, 3) AS captions_share,
-  round(1.0 * o.tags / o.read, 3) AS tags_share
+  {CRAWL_ARTICLE_PAGES} AS article_pages,
+  (
+    SELECT coalesce(sum(r.readings), 0) FROM crawl_readings AS r WHERE r.crawl_id = c.id
+  ) AS articles_read,
+  {CRAWL_PLATFORM} AS platform_articles,
+  (
+    SELECT CASE WHEN count(*) THEN json_group_object(q.parser, q.readings) END FROM (
+      SELECT r.parser, r.readings FROM crawl_readings AS r
+      WHERE r.crawl_id = c.id
+      ORDER BY r.parser
+    ) AS q
+  ) AS parsers,
+  round(1.0 * {CRAWL_PLATFORM} / {CRAWL_ARTICLE_PAGES}, 3) AS recognized_share,
+  {_share("title")} AS title_share,
+  {_share("published")} AS date_share,
+  {_share("body")} AS body_share,
+  {_share("dateline")} AS dateline_share,
+  {_share("captions")} AS captions_share,
+  {_share("tags")} AS tags_share
 FROM crawls AS c
-LEFT JOIN (
-  SELECT crawl_id, count(*) AS pages
-  FROM fetches
-  WHERE kind = 'article' AND outcome IN ('ok', 'unparseable')
-  GROUP BY crawl_id
-) AS p ON p.crawl_id = c.id
-LEFT JOIN (
-  SELECT
-    r.crawl_id,
-    count(*) AS read,
-    sum(r.parser NOT LIKE 'generic%') AS platform,
-    (
-      SELECT json_group_object(q.parser, q.n) FROM (
-        SELECT ob.parser, count(*) AS n FROM observations AS ob
-        JOIN fetches AS fx ON fx.id = ob.fetch_id
-        WHERE fx.crawl_id = r.crawl_id AND ob.reparse_id IS NULL
-        GROUP BY ob.parser ORDER BY ob.parser
-      ) AS q
-    ) AS parsers,
-    sum(coalesce(v.title, '') != '') AS title,
-    sum(v.published_at IS NOT NULL) AS published,
-    sum(EXISTS (SELECT 1 FROM blocks AS b WHERE b.version_id = v.id AND b.destination = 'body'))
-      AS body,
-    sum(coalesce(v.dateline, '') != '') AS dateline,
-    sum(EXISTS (SELECT 1 FROM captions AS cp WHERE cp.version_id = v.id)) AS captions,
-    sum(EXISTS (SELECT 1 FROM tags AS t WHERE t.version_id = v.id)) AS tags
-  FROM (
-    SELECT f.crawl_id, obs.parser, obs.version_id
-    FROM observations AS obs
-    JOIN fetches AS f ON f.id = obs.fetch_id
-    WHERE obs.reparse_id IS NULL
-  ) AS r
-  JOIN versions AS v ON v.id = r.version_id
-  GROUP BY r.crawl_id
-) AS o ON o.crawl_id = c.id
 """.strip()
 
 # In creation order: a view is made after the views it reads.

@@ -3,11 +3,12 @@ script runs end to end at a tiny N (its timings are printed, never asserted)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from benchmarks import fallback, run
+from benchmarks import fallback, pages, run, store_size
 from benchmarks.generate import (
     DEFAULT_SEED,
     SECTION_URL,
@@ -23,6 +24,7 @@ from crawler.sites import parse_listing
 from domain.records import FetchRecord
 from domain.text import article_identity
 from pipelines.chain import read_article
+from store import Store
 
 
 def test_the_same_seed_writes_the_same_site(tmp_path: Path) -> None:
@@ -115,3 +117,27 @@ def test_the_fallback_benchmark_scores_every_page_it_measures(
     assert "\nown: 7 pages\n" in out and "\ngenerated: 2 pages\n" in out
     (generic_line,) = [line for line in out.splitlines()[-2:] if "generic" in line]
     assert "refused 0" in generic_line
+
+
+def test_the_page_benchmark_builds_a_store_and_every_page_answers(tmp_path: Path) -> None:
+    """A store of about 40 versions (a base set of 6 articles and its copies by SQL), every
+    page of it timed once: each answers 200 (the times are printed, never asserted)."""
+    path = store_size.build(40, base=6, workdir=tmp_path)
+    with Store(path) as store:  # the copies are whole: every key points at a row
+        assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+        versions = store.db.execute("SELECT count(*) FROM versions").fetchone()[0]
+        copies = store.db.execute("SELECT count(*) FROM crawls WHERE id LIKE '%-r%'").fetchone()
+        searched = store.db.execute(
+            "SELECT count(*) FROM versions_fts WHERE versions_fts MATCH 'Mombasa'"
+        ).fetchone()[0]
+    assert versions >= 40 and copies[0] > 0 and searched > 0
+    templates = pages.all_paths(["/wire/version_history?url={url}"])
+    values = pages.placeholders(path)
+    timed = asyncio.run(
+        pages.time_pages(pages.datasette_for(path), [pages.fill(t, values) for t in templates], 1)
+    )
+    assert {path: t.status for path, t in timed.items() if t.status != 200} == {}
+    table = pages.format_table(
+        templates, [40], [{t: timed[pages.fill(t, values)] for t in templates}]
+    )
+    assert "/wire/crawl_log" in table
