@@ -32,6 +32,7 @@ from crawler.politeness import contact_usage_error
 from crawler.settings import PROJECT_SETTING_KINDS
 from domain.times import parse_iso
 from store.schedule import ScheduleError, parse_schedule
+from store.stream import redis_url_problem
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -165,6 +166,11 @@ def _count(settings: BaseSettings, name: str) -> str | None:
     return None
 
 
+def _redis_url(settings: BaseSettings, name: str) -> str | None:
+    value = settings.get(name)
+    return redis_url_problem(value) if value else None
+
+
 def _contact(settings: BaseSettings, name: str) -> str | None:
     """A live crawl needs a real contact; a replay asks no one and needs none."""
     return contact_usage_error(settings)
@@ -186,6 +192,7 @@ KIND_CHECKS: dict[str, Check] = {
     "seconds": _seconds,
     "contact": _contact,
     "count": _count,
+    "redis url": _redis_url,
 }
 
 

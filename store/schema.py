@@ -17,7 +17,17 @@ from collections.abc import Callable
 from sqlite_utils import Database, Migrations
 
 from store import blockdata
-from store.tables import FTS, INDEXES, TABLES, TABLES_1, TABLES_2, TABLES_7, TABLES_10, TableSpec
+from store.tables import (
+    FTS,
+    INDEXES,
+    TABLES,
+    TABLES_1,
+    TABLES_2,
+    TABLES_7,
+    TABLES_10,
+    TABLES_13,
+    TableSpec,
+)
 from store.views import VIEWS
 
 __all__ = [
@@ -243,6 +253,12 @@ def _migration_10(db: Database) -> None:
     _create_indexes(db)
 
 
+def _migration_13(db: Database) -> None:
+    """Migration 13: ``stream_messages``, the messages of a distributed crawl's stream the
+    store writer applied (each stored once, however often it is delivered)."""
+    _create_tables(db, TABLES_13)
+
+
 # MIGRATIONS[n] brings a file from schema version n to n + 1; never rename or reorder one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
@@ -253,6 +269,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_6,
     _migration_7,
     _migration_10,
+    _migration_13,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STEPS = Migrations("wirearchive")
