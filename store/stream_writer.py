@@ -245,10 +245,11 @@ def main(argv: list[str]) -> int:
         help="exit once every entry in the stream is applied instead of waiting for more",
     )  # fmt: skip
     parser.add_argument(
-        "--no-check", action="store_true", help="skip the store's PRAGMA quick_check at start"
-    )
+        "--skip-check", dest="check", action="store_false",
+        help="do not run PRAGMA quick_check on the store first (it reads the whole file)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     problem = redis_url_problem(args.url)
     if problem is not None:
         parser.exit(2, f"error: --from {args.url}: {problem}\n")
-    return serve(args.store, args.url, drain=args.drain, check=not args.no_check)
+    return serve(args.store, args.url, drain=args.drain, check=args.check)
