@@ -221,10 +221,32 @@ def check_project_settings(settings: BaseSettings) -> None:
         raise UsageError(problems[0])
 
 
+# The settings of scrapy-redis (crawler.distributed) a worker may be given with -s.
+SCRAPY_REDIS_SETTINGS = frozenset(
+    {
+        "REDIS_URL",
+        "REDIS_PARAMS",
+        "REDIS_START_URLS_KEY",
+        "REDIS_START_URLS_AS_SET",
+        "REDIS_START_URLS_AS_ZSET",
+        "REDIS_ENCODING",
+        "SCHEDULER_PERSIST",
+        "SCHEDULER_FLUSH_ON_START",
+        "SCHEDULER_QUEUE_KEY",
+        "SCHEDULER_QUEUE_CLASS",
+        "SCHEDULER_DUPEFILTER_KEY",
+        "SCHEDULER_SERIALIZER",
+        "SCHEDULER_IDLE_BEFORE_CLOSE",
+        "MAX_IDLE_TIME_BEFORE_CLOSE",
+    }
+)
+
+
 def unknown_settings(names: list[str]) -> list[str]:
     """A warning for each ``-s NAME`` that is no setting of Scrapy or of the project (a
     misspelt one is otherwise ignored without a word), with the nearest known name."""
     known = {n for n in (*dir(default_settings), *dir(project_settings)) if n.isupper()}
+    known |= SCRAPY_REDIS_SETTINGS  # a worker of a distributed crawl may tune them
     warnings = []
     for name in names:
         if name not in known:

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 SCHEDULER = "scrapy_redis.scheduler.Scheduler"
 DUPEFILTER = "crawler.distributed.RedisRedirectAwareDupeFilter"
+IDLE_CLOSE = 10  # MAX_IDLE_TIME_BEFORE_CLOSE of a worker, unless set
 STAT_SEEDS = "wire/frontier/seeds"
 STAT_BAD_SEEDS = "wire/frontier/bad_seeds"
 
@@ -67,6 +68,9 @@ class FrontierAddon:
             ("REDIS_PARAMS", retrying(asynchronous=False)),
         ):
             settings.set(key, value, priority="project")
+        # scrapy-redis's own setting, unless given: a worker ends once the frontier has been
+        # idle this many seconds (0: it waits for seeds for ever)
+        settings.set("MAX_IDLE_TIME_BEFORE_CLOSE", IDLE_CLOSE, priority="default")
         extensions = settings.getdict("EXTENSIONS")
         extensions["crawler.health.CoverageCheck"] = None  # it reads the store: the writer's
         settings.set("EXTENSIONS", extensions, priority="project")

@@ -7,8 +7,6 @@ table is checked against that declaration (``tests/test_docs_and_cli.py``).
 
 from __future__ import annotations
 
-from store.schedule import DEFAULT_RECHECK_SCHEDULE
-
 BOT_NAME = "wirearchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -21,7 +19,8 @@ FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
 STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
-RECHECK_SCHEDULE = DEFAULT_RECHECK_SCHEDULE  # read by store.schedule.parse_schedule
+# read by store.schedule.parse_schedule; store.schedule.DEFAULT_RECHECK_SCHEDULE is the same
+RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
@@ -199,9 +198,6 @@ ADDONS = {
     "crawler.politeness.ContactAddon": 10,
     "crawler.distributed.FrontierAddon": 20,  # FRONTIER_URL: scrapy-redis's scheduler
 }
-# A worker of a distributed crawl (FRONTIER_URL) ends once the frontier has been idle this many
-# seconds (scrapy-redis's setting; 0: it waits for seeds for ever).
-MAX_IDLE_TIME_BEFORE_CLOSE = 10
 # The periodic log line counts pages, articles and the queue (crawler.progress).
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,

@@ -267,6 +267,13 @@ def test_a_worker_needs_a_redis_url() -> None:
     assert "the database must be a number" in problem
 
 
+def test_schedule_and_crawl_share_the_default_recheck_schedule() -> None:
+    from crawler import settings as project
+    from store.schedule import DEFAULT_RECHECK_SCHEDULE
+
+    assert project.RECHECK_SCHEDULE == DEFAULT_RECHECK_SCHEDULE
+
+
 def test_the_writer_needs_a_redis_url(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "store.writer", str(tmp_path / "w.db"), "--from", "localhost"],
