@@ -136,6 +136,38 @@ def test_an_entry_delivered_twice_is_stored_once(
     assert b"not a store message" in rejected[1][b"why"]
 
 
+def test_schedule_pushes_the_start_and_the_rechecks_into_the_frontier(
+    tmp_path: Path,
+    redis_server: RedisServer,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from store.__main__ import main as store_main
+    from store.seeds import DUPEFILTER_KEY, Seed, decode_seed
+
+    store_path = tmp_path / "wire.db"
+    articles = [make_article(f"https://sputnikglobe.com/2024050{n}/a-{n}.html") for n in (1, 2)]
+    with Store(store_path) as store:
+        store.begin_crawl(make_crawl())
+        store.save_listing(*make_listing([a.url for a in articles]))
+        for article in articles:
+            store.save_article(article_fetch(article), article)
+    redis = Redis.from_url(redis_server.url)
+    redis.sadd(DUPEFILTER_KEY % {"spider": "africa"}, "a fingerprint of the last round")
+    args = ["schedule", str(store_path), "--to", redis_server.url]
+    assert store_main([*args, "--recheck", "all"]) == 0  # the store lists the section
+    assert "Scheduled africa: its start and 2 rechecks (a new round)" in capsys.readouterr().out
+    assert not redis.exists(DUPEFILTER_KEY % {"spider": "africa"})
+    seeds = [decode_seed(data) for data in redis.lrange(SEEDS_KEY % {"name": "africa"}, 0, -1)]
+    assert seeds[0] == Seed("start")
+    assert sorted(seed.url or "" for seed in seeds[1:]) == sorted(a.url for a in articles)
+    # judged long after they were published, under the default schedule: none is due
+    assert store_main([*args, "--now", "2030-01-01T00:00:00Z"]) == 0
+    assert "its start and 0 rechecks" in capsys.readouterr().out
+    assert store_main([*args, "--now", "yesterday"]) == 2
+    assert store_main(["schedule", str(tmp_path / "none.db"), "--to", redis_server.url]) == 2
+    assert "name a section (--section africa)" in capsys.readouterr().err
+
+
 def worker(url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
     """A worker replaying the fixture set into the frontier (as its export snapshot was made:
     every discovery source, those the set has no recording of answering 404)."""
