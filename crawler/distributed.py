@@ -66,6 +66,8 @@ class FrontierAddon:
             ("SCHEDULER_DUPEFILTER_KEY", DUPEFILTER_KEY),
             ("REDIS_START_URLS_KEY", SEEDS_KEY),
             ("REDIS_PARAMS", retrying(asynchronous=False)),
+            # JSON, not scrapy-redis's pickle: a request read from a shared Redis runs no code
+            ("SCHEDULER_SERIALIZER", "crawler.request_json"),
         ):
             settings.set(key, value, priority="project")
         # scrapy-redis's own setting, unless given: a worker ends once the frontier has been

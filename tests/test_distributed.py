@@ -78,6 +78,29 @@ def test_every_request_survives_the_codec() -> None:
         assert decode(text.encode()) == message
 
 
+def test_a_queued_request_is_json_and_comes_back_whole() -> None:
+    from scrapy import Request
+    from scrapy.utils.request import request_from_dict
+
+    from crawler import request_json
+
+    request = Request(
+        "https://sputnikglobe.com/africa/?x=1",
+        method="POST",
+        body=b"\x00\xff body",
+        headers={"Referer": "https://sputnikglobe.com/", "X-Two": ["a", "b"]},
+        meta={"wire_kind": "listing", "wire_page_number": 2, "redirect_urls": ["https://a/"],
+              "pair": ("a", 1), "__bytes__": "a key like a tag"},
+        priority=1,
+    )  # fmt: skip
+    text = request_json.dumps(request.to_dict())
+    again = request_from_dict(request_json.loads(text.encode()))
+    assert again.to_dict() == request.to_dict()
+    assert "pickle" not in text and json.loads(text)["url"] == request.url
+    with pytest.raises(TypeError, match="frontier cannot keep"):
+        request_json.dumps(Request("https://a/", meta={"x": object()}).to_dict())
+
+
 def test_the_codec_refuses_what_it_does_not_write() -> None:
     good = json.loads(encode(Message(SaveFetch(failed_fetch("https://a.example/x", "failed")))))
     for bad in (
