@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.statscollectors import MemoryStatsCollector
 from scrapy_redis.dupefilter import RFPDupeFilter as RedisRFPDupeFilter
 from scrapy_redis.spiders import RedisMixin
 
 from crawler.fetching import META_KIND
-from store.seeds import DUPEFILTER_KEY, QUEUE_KEY, SEEDS_KEY, Seed, decode_seed
+from store.seeds import DUPEFILTER_KEY, QUEUE_KEY, SEEDS_KEY, STATS_KEY, Seed, decode_seed
 from store.stream import retrying
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 SCHEDULER = "scrapy_redis.scheduler.Scheduler"
 DUPEFILTER = "crawler.distributed.RedisRedirectAwareDupeFilter"
+STATS = "crawler.distributed.FrontierStats"
+STATS_FLUSH = 1.0  # seconds between the counters' flushes into the round's hash
 IDLE_CLOSE = 10  # MAX_IDLE_TIME_BEFORE_CLOSE of a worker, unless set
 STAT_SEEDS = "wire/frontier/seeds"
 STAT_BAD_SEEDS = "wire/frontier/bad_seeds"
@@ -68,6 +71,7 @@ class FrontierAddon:
             ("REDIS_PARAMS", retrying(asynchronous=False)),
             # JSON, not scrapy-redis's pickle: a request read from a shared Redis runs no code
             ("SCHEDULER_SERIALIZER", "crawler.request_json"),
+            ("STATS_CLASS", STATS),
         ):
             settings.set(key, value, priority="project")
         # scrapy-redis's own setting, unless given: a worker ends once the frontier has been
@@ -76,6 +80,57 @@ class FrontierAddon:
         extensions = settings.getdict("EXTENSIONS")
         extensions["crawler.health.CoverageCheck"] = None  # it reads the store: the writer's
         settings.set("EXTENSIONS", extensions, priority="project")
+
+
+class FrontierStats(MemoryStatsCollector):
+    """A worker's stats, its own (its crawl record keeps them), with every counter also added
+    to the round's hash in Redis (:data:`store.seeds.STATS_KEY`): the totals of all the
+    round's workers, read with ``HGETALL wirearchive:africa:stats``.
+
+    Not scrapy-redis's ``RedisStatsCollector``: that one keeps a single hash for every worker
+    and reads each value back as a whole number, and a worker's stats hold strings (its crawl
+    id, the finish reason) and must stay its own. Counters are sent once a second, and at the
+    end, in one pipeline; a Redis that fails them costs a warning, never the crawl.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        from redis import Redis
+
+        name = crawler.spidercls.name
+        self.key = STATS_KEY % {"spider": name}
+        self.redis = Redis.from_url(crawler.settings.get("REDIS_URL"), **retrying(False))
+        self.unsent: dict[str, int] = {}
+        self.sent_at = time.monotonic()
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0, spider: Any = None) -> None:
+        """Count here, and in the round's totals."""
+        super().inc_value(key, count, start)
+        if isinstance(count, int) and not isinstance(count, bool):
+            self.unsent[key] = self.unsent.get(key, 0) + count
+            if time.monotonic() - self.sent_at >= STATS_FLUSH:
+                self.flush()
+
+    def flush(self) -> None:
+        """Add the counters not sent yet to the round's hash."""
+        from redis.exceptions import RedisError
+
+        unsent, self.unsent, self.sent_at = self.unsent, {}, time.monotonic()
+        if not unsent:
+            return
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for key, count in unsent.items():
+                    pipe.hincrby(self.key, key, count)
+                pipe.execute()
+        except RedisError as error:
+            logger.warning("Could not add this worker's counters to %s: %s", self.key, error)
+
+    def close_spider(self, spider: Any = None, reason: str | None = None) -> None:
+        """Send the last counters, then keep the stats as Scrapy does."""
+        self.flush()
+        self.redis.close()
+        super().close_spider(reason=reason)
 
 
 class RedisRedirectAwareDupeFilter(RedisRFPDupeFilter):

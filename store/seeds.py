@@ -10,7 +10,8 @@ section's spider (:data:`SEEDS_KEY`), as JSON: ``{"seed": "start"}`` and ``{"see
 (``crawler.distributed.FrontierSpider.make_request_from_data``).
 
 A schedule begins a round: when the frontier's request queue is empty (the last round is
-over), the duplicate filter of the last round is cleared, so its pages are fetched again.
+over), the duplicate filter and the counters of the last round are cleared, so its pages are
+fetched again.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from store.schedule import Schedule
 SEEDS_KEY = "wirearchive:%(name)s:start_urls"
 QUEUE_KEY = "wirearchive:%(spider)s:requests"
 DUPEFILTER_KEY = "wirearchive:%(spider)s:dupefilter"
+STATS_KEY = "wirearchive:%(spider)s:stats"  # the round's counters, summed over its workers
 
 SeedKind = Literal["start", "recheck"]
 SEED_KINDS: tuple[SeedKind, ...] = ("start", "recheck")
@@ -88,7 +90,7 @@ def push_seeds(redis: Any, spider: str, section: str, rechecks: list[str]) -> Sc
     seeds = [Seed("start"), *(Seed("recheck", url) for url in rechecks)]
     with redis.pipeline() as pipe:  # MULTI/EXEC: workers see all the seeds or none
         if idle:
-            pipe.delete(DUPEFILTER_KEY % {"spider": spider})
+            pipe.delete(DUPEFILTER_KEY % {"spider": spider}, STATS_KEY % {"spider": spider})
         pipe.rpush(SEEDS_KEY % {"name": spider}, *(seed.encode() for seed in seeds))
         pipe.execute()
     return Scheduled(section, len(rechecks), idle)

@@ -35,7 +35,7 @@ from store.protocol import (
     SaveListing,
     Summary,
 )
-from store.seeds import SEEDS_KEY
+from store.seeds import SEEDS_KEY, STATS_KEY
 from store.stream import FIELD, REJECTED_KEY, STREAM_KEY, CodecError, Message, decode, encode
 from store.stream_writer import StreamWriter
 from tests.crawling import CONTACT, ROOT
@@ -261,6 +261,8 @@ def test_two_workers_and_a_writer_killed_midway_store_what_one_process_does(
     assert not store.exists()
     sent = Redis.from_url(url).xlen(STREAM_KEY)
     assert sent >= 25  # each worker's begin and end, 21 fetches (robots.txt once a worker)
+    totals = Redis.from_url(url).hgetall(STATS_KEY % {"spider": "africa"})
+    assert int(totals[b"store/sent"]) == sent - 4  # the round's counters, over both workers
 
     first = writer(store, url)
     while not store.exists() or stream_messages(store) < 3:  # killed once it is under way
