@@ -145,8 +145,8 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "STORE_WRITER_TIMEOUT": "timeout",
     "DISCOVERY_SOURCES": "sources",
     "DISCOVERY_BATCH": "positive count",
-    "HEALTH_WINDOW": "count",
     "FRONTIER_URL": "redis url",
+    "HEALTH_WINDOW": "count",
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.
