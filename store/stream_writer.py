@@ -12,7 +12,8 @@ An entry that cannot be applied — not a message of this codec, or a write the 
 (:class:`store.StoreError`) — is moved to :data:`~store.stream.REJECTED_KEY` with the reason
 (and logged): one bad entry does not stop the others. A store that cannot take more (a full
 disk, a SQLite error) stops the writer with a one-line error; the entry stays pending and is
-applied by the next run.
+applied by the next run. Run one writer per stream: two would apply the entries of one crawl
+out of order (each entry would still be stored once).
 """
 
 from __future__ import annotations
@@ -112,7 +113,11 @@ class StreamWriter:
         )  # fmt: skip
         if not reply:
             return []
-        return [(_text(entry_id), fields) for entry_id, fields in reply[0][1] if fields]
+        entries = [(_text(entry_id), fields) for entry_id, fields in reply[0][1]]
+        gone = [entry_id for entry_id, fields in entries if not fields]
+        if gone:  # pending, but deleted from the stream since (XDEL, a trim): nothing to apply
+            self.redis.xack(STREAM_KEY, GROUP, *gone)
+        return [(entry_id, fields) for entry_id, fields in entries if fields]
 
     def entries(self, drain: bool) -> Iterator[tuple[str, dict[Any, Any]]]:
         """Every entry to apply: the pending ones first, then the new ones as they come (until
