@@ -32,6 +32,7 @@ from crawler.politeness import contact_usage_error
 from crawler.settings import PROJECT_SETTING_KINDS
 from domain.times import parse_iso
 from store.schedule import ScheduleError, parse_schedule
+from store.stream import redis_url_problem
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -165,6 +166,11 @@ def _count(settings: BaseSettings, name: str) -> str | None:
     return None
 
 
+def _redis_url(settings: BaseSettings, name: str) -> str | None:
+    value = settings.get(name)
+    return redis_url_problem(value) if value else None
+
+
 def _contact(settings: BaseSettings, name: str) -> str | None:
     """A live crawl needs a real contact; a replay asks no one and needs none."""
     return contact_usage_error(settings)
@@ -186,6 +192,7 @@ KIND_CHECKS: dict[str, Check] = {
     "seconds": _seconds,
     "contact": _contact,
     "count": _count,
+    "redis url": _redis_url,
 }
 
 
@@ -214,10 +221,32 @@ def check_project_settings(settings: BaseSettings) -> None:
         raise UsageError(problems[0])
 
 
+# The settings of scrapy-redis (crawler.distributed) a worker may be given with -s.
+SCRAPY_REDIS_SETTINGS = frozenset(
+    {
+        "REDIS_URL",
+        "REDIS_PARAMS",
+        "REDIS_START_URLS_KEY",
+        "REDIS_START_URLS_AS_SET",
+        "REDIS_START_URLS_AS_ZSET",
+        "REDIS_ENCODING",
+        "SCHEDULER_PERSIST",
+        "SCHEDULER_FLUSH_ON_START",
+        "SCHEDULER_QUEUE_KEY",
+        "SCHEDULER_QUEUE_CLASS",
+        "SCHEDULER_DUPEFILTER_KEY",
+        "SCHEDULER_SERIALIZER",
+        "SCHEDULER_IDLE_BEFORE_CLOSE",
+        "MAX_IDLE_TIME_BEFORE_CLOSE",
+    }
+)
+
+
 def unknown_settings(names: list[str]) -> list[str]:
     """A warning for each ``-s NAME`` that is no setting of Scrapy or of the project (a
     misspelt one is otherwise ignored without a word), with the nearest known name."""
     known = {n for n in (*dir(default_settings), *dir(project_settings)) if n.isupper()}
+    known |= SCRAPY_REDIS_SETTINGS  # a worker of a distributed crawl may tune them
     warnings = []
     for name in names:
         if name not in known:

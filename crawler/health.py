@@ -42,6 +42,8 @@ class CoverageCheck:
     def from_crawler(cls, crawler: Crawler) -> CoverageCheck:
         """Built by Scrapy; off when ``HEALTH_WINDOW`` is 0."""
         window = crawler.settings.getint("HEALTH_WINDOW")
+        if crawler.settings.get("FRONTIER_URL"):
+            raise NotConfigured("a worker of a distributed crawl does not read the store")
         if window <= 0:
             raise NotConfigured("HEALTH_WINDOW is 0")
         check = cls(crawler, window)

@@ -69,7 +69,7 @@ def recheck_schedule(settings: BaseSettings) -> Schedule:
 def recheck_urls(settings: BaseSettings, section: str, mode: RecheckMode) -> list[str]:
     """The URLs of the section's known articles to fetch again in this run."""
     path = Path(settings.get("STORE_PATH"))
-    if mode == "none" or not path.is_file():
+    if mode == "none" or not path.is_file() or settings.get("FRONTIER_URL"):
         return []
     schedule = recheck_schedule(settings)
     with Store(path) as store:
@@ -79,9 +79,10 @@ def recheck_urls(settings: BaseSettings, section: str, mode: RecheckMode) -> lis
 
 
 def known_articles(settings: BaseSettings, urls: list[str]) -> set[str]:
-    """Those of ``urls`` already stored as articles in the store at ``STORE_PATH``."""
+    """Those of ``urls`` already stored as articles in the store at ``STORE_PATH`` (none for a
+    worker of a distributed crawl, which never reads the store)."""
     path = Path(settings.get("STORE_PATH"))
-    if not urls or not path.is_file():
+    if not urls or not path.is_file() or settings.get("FRONTIER_URL"):
         return set()
     with Store(path) as store:
         return store.known_urls(urls)

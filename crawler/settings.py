@@ -19,7 +19,8 @@ FIXTURES_REPLAY: str | None = None
 FIXTURES_RECORD: str | None = None
 STORE_SUMMARY = True
 ALLOW_PRIVATE_HOSTS: list[str] = []
-RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"  # read by store.schedule.parse_schedule
+# read by store.schedule.parse_schedule; store.schedule.DEFAULT_RECHECK_SCHEDULE is the same
+RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"
 RECHECK_NOW: str | None = None
 RETRY_AFTER_MAX = 60.0
 STORE_MAX_PAGES = 0
@@ -32,6 +33,7 @@ STORE_WRITER_TIMEOUT = 120.0  # read by pipelines.storage.StoragePipeline
 HEALTH_WINDOW = 5  # read by crawler.health.CoverageCheck
 DISCOVERY_SOURCES = "rss,sitemap,archive"  # read by crawler.discovery.base.DiscoverySpider
 DISCOVERY_BATCH = 1000  # read by crawler.discovery.base.DiscoverySpider
+FRONTIER_URL: str | None = None  # read by crawler.distributed.FrontierAddon
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -109,6 +111,13 @@ PROJECT_SETTINGS: dict[str, str] = {
         "once; the rest wait as URLs and are requested a batch at a time when the crawl is "
         "idle (a sitemap of 100,000 links never becomes 100,000 queued requests)"
     ),
+    "FRONTIER_URL": (
+        "a Redis, `redis://HOST:PORT/N`: the crawl is a worker of a distributed crawl (see "
+        "*Distributed crawl*) — its requests and duplicate filter are shared in that Redis "
+        "(scrapy-redis), its seeds come from `python -m store schedule`, its store calls go to "
+        "a Redis Stream that `python -m store.writer STORE_PATH --from URL` writes into the "
+        "store; it opens no SQLite file; none: a crawl of one process"
+    ),
     "HEALTH_WINDOW": (
         "how many earlier crawls of the spider a crawl's coverage is compared with before it "
         "ends (see *Discovery*); `0`: no comparison"
@@ -136,6 +145,7 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "STORE_WRITER_TIMEOUT": "timeout",
     "DISCOVERY_SOURCES": "sources",
     "DISCOVERY_BATCH": "positive count",
+    "FRONTIER_URL": "redis url",
     "HEALTH_WINDOW": "count",
 }
 
@@ -183,7 +193,11 @@ DOWNLOADER_MIDDLEWARES = {
 TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 # An article is one request whatever tracking parameters or fragment its link carries.
 REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.ArticleFingerprinter"
-ADDONS = {"crawler.fixtures.FixturesAddon": 0, "crawler.politeness.ContactAddon": 10}
+ADDONS = {
+    "crawler.fixtures.FixturesAddon": 0,
+    "crawler.politeness.ContactAddon": 10,
+    "crawler.distributed.FrontierAddon": 20,  # FRONTIER_URL: scrapy-redis's scheduler
+}
 # The periodic log line counts pages, articles and the queue (crawler.progress).
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,

@@ -31,6 +31,7 @@ from domain.records import CrawlRecord
 from domain.times import utc_now
 from store import SaveResult, StoreError, format_summary
 from store.protocol import AsyncStoreWriter
+from store.stream import StreamWriterClient
 from store.writer import WriterClient, WriterError, WriterTimeout
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ RECORDED_SETTINGS = (
     "RECHECK_NOW",
     "WARC_DIR",  # the store's writer captures the crawl's exchanges there (store/warc_capture.py)
     "WARC_MAX_SIZE",
+    "FRONTIER_URL",  # a worker of a distributed crawl: its Redis
 )
+STAT_SENT = "store/sent"  # store calls a distributed crawl's worker put in the stream
 
 
 def software_versions() -> dict[str, str]:
@@ -90,7 +93,8 @@ class StoragePipeline:
         self.print_summary = crawler.settings.getbool("STORE_SUMMARY", True)
         self.max_pages = crawler.settings.getint("STORE_MAX_PAGES")
         self.timeout = crawler.settings.getfloat("STORE_WRITER_TIMEOUT") or None
-        self.writer: WriterClient | None = None
+        self.frontier = crawler.settings.get("FRONTIER_URL") or None
+        self.writer: WriterClient | StreamWriterClient | None = None
         self.stopping = False
         self.failed_to_open: tuple[str, Exception] | None = None
 
@@ -124,7 +128,13 @@ class StoragePipeline:
             settings=settings,
         )
         try:
-            self.writer = writer = await WriterClient.start(self.path, timeout=self.timeout)
+            if self.frontier:  # a worker: the store is the writer's, behind the stream
+                writer: WriterClient | StreamWriterClient = await StreamWriterClient.connect(
+                    self.frontier, timeout=self.timeout
+                )
+            else:
+                writer = await WriterClient.start(self.path, timeout=self.timeout)
+            self.writer = writer
             if self.max_pages:
                 await writer.limit_pages(self.max_pages)
             await writer.begin_crawl(crawl)
@@ -133,7 +143,8 @@ class StoragePipeline:
             self.crawler.stats.inc_value(f"store/error/{reason}")
             self.failed_to_open = (reason, error)  # stopped once the spider is open
             return
-        logger.info("Storing into %s (crawl %s)", self.path, crawl_id(self.crawler))
+        where = f"the stream of {self.frontier}" if self.frontier else self.path
+        logger.info("Storing into %s (crawl %s)", where, crawl_id(self.crawler))
 
     @staticmethod
     async def save(writer: AsyncStoreWriter, adapter: ItemAdapter) -> SaveResult | None:
@@ -174,6 +185,8 @@ class StoragePipeline:
             raise DropItem(f"store write failed: {error}") from error
         if saved is not None:
             stats.inc_value("store/versions/new" if saved.new_version else "store/versions/same")
+        if self.frontier:
+            stats.inc_value(STAT_SENT)
         stats.inc_value(f"store/fetches/{fetch.outcome}")
         return item
 
@@ -188,7 +201,11 @@ class StoragePipeline:
             deferred_from_coro(engine.close_spider_async(reason=reason))
 
     async def _finish_crawl(
-        self, writer: WriterClient, run: str, reason: str, stats: dict[str, Any]
+        self,
+        writer: WriterClient | StreamWriterClient,
+        run: str,
+        reason: str,
+        stats: dict[str, Any],
     ) -> None:
         """Record the crawl's end and stats; a full store may still take the end alone."""
         try:
@@ -217,7 +234,8 @@ class StoragePipeline:
                      for k, v in stats.get_stats().items()}  # fmt: skip
         run = crawl_id(self.crawler)
         try:
-            if writer.stalled:  # stopped: its last write was rolled back, nothing more is sent
+            # a stopped writer: its last write was rolled back, nothing more is sent
+            if isinstance(writer, WriterClient) and writer.stalled:
                 logger.error(
                     "The end of crawl %s is not recorded in %s: its writer was stopped", run,
                     self.path,
@@ -230,12 +248,21 @@ class StoragePipeline:
                 except (sqlite3.Error, StoreError, WriterError) as error:
                     logger.error("Could not read the summary of %s: %s", self.path, error)
                 else:
-                    print(format_summary(summary, self.path), flush=True)
+                    # a distributed crawl's writer names the store it writes
+                    where = summary.pop("store", None) or self.path
+                    print(format_summary(summary, where), flush=True)
         finally:
-            # after the crawl's last store calls (its end, the summary), before the writer exits
-            peak = writer.peak_rss_kb()
-            if peak is not None:
-                stats.set_value(STAT_WRITER_PEAK_RSS, peak)
-            status = await writer.close()
-            if status != 0 and not writer.stalled:
-                logger.error("The store writer process exited with status %s", status)
+            await self._close(writer)
+
+    async def _close(self, writer: WriterClient | StreamWriterClient) -> None:
+        """Close the writer (its peak memory kept in the stats, a process of ours)."""
+        if isinstance(writer, StreamWriterClient):
+            await writer.close()
+            return
+        # after the crawl's last store calls (its end, the summary), before the writer exits
+        peak = writer.peak_rss_kb()
+        if peak is not None:
+            self.crawler.stats.set_value(STAT_WRITER_PEAK_RSS, peak)
+        status = await writer.close()
+        if status != 0 and not writer.stalled:
+            logger.error("The store writer process exited with status %s", status)

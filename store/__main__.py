@@ -1,5 +1,6 @@
 """Command line for a store: ``python -m store {export,import,summary,health,serve,metadata,reparse,
-evidence} STORE_PATH``, and ``verify FILE.wacz`` and ``keygen KEYFILE`` for evidence bundles.
+evidence,schedule} STORE_PATH``, and ``verify FILE.wacz`` and ``keygen KEYFILE`` for evidence
+bundles.
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
 ``error: ...`` on stderr with exit status 2, never as a traceback. ``reparse`` needs the
@@ -10,6 +11,7 @@ crawler's parser: it imports :mod:`pipelines.reparse` when run (``import``,
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import inspect
 import os
 import signal
@@ -28,6 +30,7 @@ from store.db import Store
 from store.errors import StoreError
 from store.health import read_only_reason, read_only_uri
 from store.metadata import metadata_json, setting_options
+from store.schedule import DEFAULT_RECHECK_SCHEDULE
 from store.schema import schema_version
 from store.summary import format_summary
 
@@ -125,6 +128,48 @@ def command_summary(args: argparse.Namespace) -> int:
         except StoreError as error:
             raise CommandError(str(error)) from error
     write_lines([format_summary(summary, args.store)])
+    return 0
+
+
+def command_schedule(args: argparse.Namespace) -> int:
+    """Push a distributed crawl's seeds — each section's start and its articles due for a
+    recheck — into the frontier, so its workers never need the store."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    from store.schedule import ScheduleError, parse_schedule
+    from store.seeds import due_rechecks, push_seeds
+    from store.stream import redis_url_problem
+
+    if problem := redis_url_problem(args.to):
+        raise CommandError(f"--to {args.to}: {problem}")
+    try:
+        rules = parse_schedule(args.schedule)
+    except ScheduleError as error:
+        raise CommandError(f"--schedule: {error}") from error
+    try:
+        now = parse_iso(args.now) if args.now else dt.datetime.now(dt.UTC)
+    except ValueError:
+        raise CommandError(f"--now: not an ISO 8601 time: {args.now!r}") from None
+    store = open_store(args.store, args.check) if Path(args.store).exists() else None
+    try:
+        sections = args.section or (store.sections() if store is not None else [])
+        if not sections:
+            raise CommandError("name a section (--section africa): the store lists none yet")
+        due = {s: due_rechecks(store, s, args.recheck, rules, now) for s in sections}
+    finally:
+        if store is not None:
+            store.close()
+    redis = Redis.from_url(args.to)
+    try:
+        for section in sections:
+            pushed = push_seeds(redis, section, section, due[section])
+            fresh = "a new round" if pushed.round_started else "the round under way"
+            print(f"Scheduled {section}: its start and {pushed.rechecks} rechecks ({fresh})")
+    except RedisError as error:
+        raise CommandError(f"Redis at {args.to}: {error}") from error
+    finally:
+        redis.close()
     return 0
 
 
@@ -457,7 +502,34 @@ def build_parser() -> argparse.ArgumentParser:
     evidence.add_argument(
         "--sign", metavar="KEYFILE", help="sign with this Ed25519 private key (see keygen)"
     )
-    for checked in (export, summary, serve, reparse, imports, evidence):
+    schedule = add_command(
+        commands,
+        "schedule",
+        command_schedule,
+        "python -m store schedule data/wire.db --to redis://127.0.0.1:6379/0 --section africa",
+    )
+    schedule.add_argument(
+        "--to", required=True, metavar="URL",
+        help="the frontier's Redis, redis://HOST:PORT/N (the workers' FRONTIER_URL)",
+    )  # fmt: skip
+    schedule.add_argument(
+        "--section", action="append", metavar="NAME",
+        help="a section (its spider's name) to schedule, repeatable (default: every section "
+        "the store lists)",
+    )  # fmt: skip
+    schedule.add_argument(
+        "--recheck", choices=("schedule", "all", "none"), default="schedule",
+        help="which known articles to fetch again: those due under --schedule (default), all "
+        "of the section's, or none",
+    )  # fmt: skip
+    schedule.add_argument(
+        "--schedule", default=DEFAULT_RECHECK_SCHEDULE, metavar="RULES",
+        help=f"the recheck schedule, as RECHECK_SCHEDULE (default {DEFAULT_RECHECK_SCHEDULE})",
+    )  # fmt: skip
+    schedule.add_argument(
+        "--now", metavar="T", help="judge the schedule at this ISO 8601 time, as RECHECK_NOW"
+    )
+    for checked in (export, summary, serve, reparse, imports, evidence, schedule):
         add_check_option(checked)
     verify = commands.add_parser(
         "verify",

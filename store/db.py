@@ -311,6 +311,11 @@ class Store:
         :func:`store.rechecks.recheck_candidates`."""
         return recheck_candidates(self.db, section, born_after)
 
+    def sections(self) -> list[str]:
+        """The sections the store has listings of, by name."""
+        rows = self.db.execute("SELECT DISTINCT section FROM listings ORDER BY section")
+        return [str(row[0]) for row in rows.fetchall() if row[0]]
+
     def known_urls(self, urls: list[str]) -> set[str]:
         """Those of ``urls`` that are stored articles."""
         found: set[str] = set()

@@ -48,7 +48,8 @@ class StoreWriter(Protocol):
 
 
 class AsyncStoreWriter(Protocol):
-    """:class:`StoreWriter`'s calls, awaited (the store runs elsewhere)."""
+    """:class:`StoreWriter`'s calls, awaited (the store runs elsewhere). A write may answer
+    None where the store applies it later (a distributed crawl's stream, :mod:`store.stream`)."""
 
     async def limit_pages(self, pages: int) -> None:
         """See :meth:`StoreWriter.limit_pages`."""
@@ -56,16 +57,20 @@ class AsyncStoreWriter(Protocol):
     async def begin_crawl(self, crawl: CrawlRecord) -> None:
         """See :meth:`StoreWriter.begin_crawl`."""
 
-    async def save_article(self, fetch: FetchRecord, article: ArticleRecord) -> SaveResult:
+    async def save_article(self, fetch: FetchRecord, article: ArticleRecord) -> SaveResult | None:
         """See :meth:`StoreWriter.save_article`."""
 
-    async def save_listing(self, fetch: FetchRecord, listing: ListingPage, section: str) -> int:
+    async def save_listing(
+        self, fetch: FetchRecord, listing: ListingPage, section: str
+    ) -> int | None:
         """See :meth:`StoreWriter.save_listing`."""
 
-    async def save_fetch(self, fetch: FetchRecord) -> int:
+    async def save_fetch(self, fetch: FetchRecord) -> int | None:
         """See :meth:`StoreWriter.save_fetch`."""
 
-    async def save_discovery(self, fetch: FetchRecord, page: ListingPage, source: str) -> int:
+    async def save_discovery(
+        self, fetch: FetchRecord, page: ListingPage, source: str
+    ) -> int | None:
         """See :meth:`StoreWriter.save_discovery`."""
 
     async def finish_crawl(

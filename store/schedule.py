@@ -29,6 +29,10 @@ class ScheduleError(ValueError):
     """A schedule that cannot be read, with the reason."""
 
 
+# The default of RECHECK_SCHEDULE (crawler.settings) and of ``python -m store schedule``.
+DEFAULT_RECHECK_SCHEDULE = "1d:every,7d:1d,30d:7d"
+
+
 @dataclass(frozen=True)
 class Rule:
     """Articles younger than ``max_age`` are rechecked once ``interval`` has passed (0: always)."""

@@ -28,6 +28,7 @@ from store.tables import (
     TABLES_7,
     TABLES_10,
     TABLES_11,
+    TABLES_13,
     TableSpec,
 )
 from store.views import VIEWS
@@ -335,6 +336,12 @@ def _migration_16(db: Database) -> None:
     _create_indexes(db)
 
 
+def _migration_13(db: Database) -> None:
+    """Migration 13: ``stream_messages``, the messages of a distributed crawl's stream the
+    store writer applied (each stored once, however often it is delivered)."""
+    _create_tables(db, TABLES_13)
+
+
 # MIGRATIONS[n] brings a file from schema version n to n + 1; never rename or reorder one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
@@ -346,6 +353,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_7,
     _migration_10,
     _migration_11,
+    _migration_13,
     _migration_16,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

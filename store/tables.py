@@ -420,7 +420,23 @@ TABLES_11: dict[str, TableSpec] = {
         ),
     ),
 }
-TABLES: dict[str, TableSpec] = {**TABLES_1, **TABLES_2, **TABLES_7, **TABLES_10, **TABLES_11}
+# Migration 13: the messages of a distributed crawl's stream the writer applied, each once
+# (store/stream_writer.py): the message id the worker gave it, the stream entry it came in.
+TABLES_13: dict[str, TableSpec] = {
+    "stream_messages": TableSpec(
+        columns={"id": str, "entry": str, "applied_at": str},
+        pk="id",
+        not_null=frozenset({"entry", "applied_at"}),
+    ),
+}
+TABLES: dict[str, TableSpec] = {
+    **TABLES_1,
+    **TABLES_2,
+    **TABLES_7,
+    **TABLES_10,
+    **TABLES_11,
+    **TABLES_13,
+}
 
 # (table, columns, unique)
 INDEXES: tuple[tuple[str, tuple[str, ...], bool], ...] = (

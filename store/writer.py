@@ -157,7 +157,14 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
 
 def main() -> int:
     """``python -m store.writer [PATH]``: serve the crawl that started this process (PATH,
-    the store's, only shows in ``ps``; the crawl's first request names the store)."""
+    the store's, only shows in ``ps``; the crawl's first request names the store).
+
+    ``python -m store.writer STORE_PATH --from redis://HOST:PORT/N [--drain]``: be the store
+    writer of a distributed crawl instead (:mod:`store.stream_writer`)."""
+    if "--from" in sys.argv[1:]:
+        from store.stream_writer import main as stream_main
+
+        return stream_main(sys.argv[1:])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdout = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but replies may reach the pipe

@@ -114,6 +114,19 @@ def check_store(path: str, quick_check: bool = True) -> None:
         raise UsageError(f"STORE_PATH={path}: cannot open a store there: {error}") from None
 
 
+def check_frontier(url: str) -> None:
+    """Reach the Redis of a distributed crawl once before crawling: one line where it cannot
+    be reached, rather than tracebacks from the scheduler."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        with Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5) as redis:
+            redis.ping()
+    except RedisError as error:
+        raise UsageError(f"FRONTIER_URL={url}: cannot reach Redis there: {error}") from None
+
+
 class Command(ScrapyCrawl):
     """Run a spider of the project, by name."""
 
@@ -154,7 +167,11 @@ class Command(ScrapyCrawl):
                 "writer process talks to the crawl through asyncio"
             )
         check_project_settings(self.settings)
-        check_store(self.settings.get("STORE_PATH"), self.settings.getbool("STORE_QUICK_CHECK"))
+        frontier = self.settings.get("FRONTIER_URL")
+        if frontier:  # a worker of a distributed crawl: no store here, its Redis instead
+            check_frontier(str(frontier))
+        else:
+            check_store(self.settings.get("STORE_PATH"), self.settings.getbool("STORE_QUICK_CHECK"))
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         """Crawl (the arguments are checked), and turn an unreachable site into a clear error."""

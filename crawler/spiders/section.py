@@ -25,6 +25,7 @@ from crawler.discovery.base import (
 )
 from crawler.discovery.feed import FeedDiscovery
 from crawler.discovery.robots import RobotsDiscovery
+from crawler.distributed import FrontierSpider, frontier_url
 from crawler.fetching import (
     META_KIND,
     DecodedPage,
@@ -82,7 +83,7 @@ def parse_arguments(since: str | None, max_pages: str | None) -> tuple[date | No
     return since_date, pages
 
 
-class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
+class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery, FrontierSpider):
     """Crawls one section of a wire service: every discovery source, then every article."""
 
     # The -a arguments, each a parameter of __init__, and their meanings: `scrapy crawl NAME
@@ -123,18 +124,38 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery):
     async def start(self) -> AsyncIterator[Any]:
         """The section page, the known articles due for a recheck, then the feed (robots.txt
         comes first: Scrapy's middleware fetches it before the first request to the host, and
-        the sitemaps it names follow)."""
+        the sitemaps it names follow). A worker of a distributed crawl starts from the
+        frontier's seeds instead (``python -m store schedule`` put the same there)."""
+        if frontier_url(self.crawler.settings):
+            self.setup_frontier(self.crawler)  # the add-ons' settings are in from here
+            for request in self.seed_requests():
+                yield request
+            return
+        starts = list(self.start_requests_of_section())
+        for request in starts:
+            if request.meta[META_KIND] != "feed":
+                yield request
+        urls = recheck_urls(self.crawler.settings, self.section, self.recheck)
+        logger.info("Rechecking %d known articles (recheck=%s)", len(urls), self.recheck)
+        for url in urls:
+            yield self.recheck_request(url)
+        for request in starts:
+            if request.meta[META_KIND] == "feed":
+                yield request
+
+    def start_requests_of_section(self) -> Iterator[Any]:
+        """The section page, robots.txt where Scrapy's middleware does not fetch it, the feed."""
         yield self.request(self.section_url, "section", "section", self.parse_listing,
                            **{META_PAGE_NUMBER: 1})  # fmt: skip
         if self.uses("sitemap") and not self.crawler.settings.getbool("ROBOTSTXT_OBEY"):
             yield self.robots_request()
-        urls = recheck_urls(self.crawler.settings, self.section, self.recheck)
-        logger.info("Rechecking %d known articles (recheck=%s)", len(urls), self.recheck)
-        for url in urls:
-            self.crawler.stats.inc_value(STAT_RECHECK)
-            yield self.request(url, "article", "recheck", self.parse_article)
         if self.uses("rss"):
             yield self.feed_request()
+
+    def recheck_request(self, url: str) -> Any:
+        """The request of a known article fetched again (counted)."""
+        self.crawler.stats.inc_value(STAT_RECHECK)
+        return self.request(url, "article", "recheck", self.parse_article)
 
     @property
     def page_limit(self) -> int | None:
