@@ -47,7 +47,11 @@ class TreeSpider(Spider):
         yield Request(f"{self.base}/page/0", errback=self.failed)
 
     def parse(self, response: Response) -> Iterator[Any]:
-        yield {"url": response.url, "status": response.status, "lease": response.meta.get(LEASE_META)}
+        yield {
+            "url": response.url,
+            "status": response.status,
+            "lease": response.meta.get(LEASE_META),
+        }
         for href in response.css("a::attr(href)").getall():
             # the lease copied from the response's meta, as spiders pass meta on: the new
             # request must not carry it
@@ -72,7 +76,9 @@ class DonePipeline:
 
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(0.05)  # the item is still being handed on
-        held = item["lease"] is not None and self.server.zscore(self.leases, item["lease"]) is not None
+        held = (
+            item["lease"] is not None and self.server.zscore(self.leases, item["lease"]) is not None
+        )
         self.server.rpush(DONE_KEY, json.dumps({**item, "held": held}))
         return item
 

@@ -4,6 +4,7 @@ leases that outlive a killed worker, one polite pace per host for all workers, a
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -18,12 +19,16 @@ from typing import Any
 import pytest
 import redis
 
-from domain.frontier import lease_keys, queue_key, worker_key
+from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE
+from domain.frontier import STREAM_GROUP, STREAM_KEY, host_key, lease_keys, queue_key, worker_key
+from store.__main__ import main as store_main
+from tests import redis_server as redis_fixtures
 from tests.frontier_worker import DONE_KEY, SPIDER, FrontierSite
-from tests.redis_server import RedisServer, redis_server  # noqa: F401 (the fixture)
+from tests.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = lease_keys(queue_key(SPIDER))
+redis_server = redis_fixtures.redis_server  # the fixture: a real Redis for each test
 
 
 def start_worker(server: RedisServer, site: FrontierSite, *settings: str) -> subprocess.Popen[str]:
@@ -101,7 +106,9 @@ def leased_paths(db: redis.Redis, worker: str) -> set[str]:
     return paths
 
 
-def test_a_killed_workers_leases_go_to_another(redis_server: RedisServer) -> None:
+def test_a_killed_workers_leases_go_to_another(
+    redis_server: RedisServer, capfd: pytest.CaptureFixture[str]
+) -> None:
     """Worker A is killed (SIGKILL) mid-crawl; worker B finishes: every page fetched and
     handed on, and only the pages A held leases on fetched twice."""
     db = redis.Redis.from_url(redis_server.url)
@@ -118,6 +125,9 @@ def test_a_killed_workers_leases_go_to_another(redis_server: RedisServer) -> Non
         (killed,) = set(workers)
         lost_with_a = leased_paths(db, killed)
         assert db.exists(worker_key(killed))  # its heartbeat outlives it until it expires
+        status, shown, _ = frontier_command(redis_server.url, capfd)
+        assert status == 0
+        assert f"{len(lost_with_a):>10}  leased to {killed}" in shown.splitlines()
         second = start_worker(redis_server, site, "LEASE_SECONDS=2")
         finish(second)
         fetched = Counter(path for _, path, _ in site.log)
@@ -146,9 +156,60 @@ def test_workers_keep_one_pace_per_host(redis_server: RedisServer) -> None:
         log = sorted(site.log)
     pages = [(at, path, rule) for at, path, rule in log if path != "/robots.txt"]
     assert {path for _, path, _ in pages} == site.page_paths()
-    gaps = [later[0] - earlier[0] for earlier, later in zip(pages, pages[1:], strict=False)]
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(pages)]
     assert min(gaps) >= crawl_delay - tolerance, gaps
     (paused_at,) = [at for at, _, rule in pages if rule == 429]
     after = [at for at, _, _ in pages if at > paused_at]
     assert after and after[0] >= paused_at + pause - tolerance
     assert len(done_items(db)) == 12
+
+
+def frontier_command(url: str, capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``python -m store frontier URL``, in this process: status, stdout, stderr."""
+    status = store_main(["frontier", url])
+    out, err = capfd.readouterr()
+    return status, out, err
+
+
+def test_frontier_command_shows_queues_leases_stream_workers(
+    redis_server: RedisServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Requests queued and leased by the queue's own scripts, a worker's heartbeat, the
+    store's stream with a group behind, a paused host: the command shows each."""
+    db = redis.Redis.from_url(redis_server.url)
+    keys = [KEYS[role] for role in LEASE_KEY_ROLES]
+    push, pop, share = (db.register_script(code) for code in (PUSH, POP, RAISE))
+    for n, host in enumerate(["a.example"] * 3 + ["b.example"] * 2):
+        push(keys=keys, args=[f"request {n}", -n, host, ""])
+    pop(keys=keys, args=["w1", 60_000])  # request 4 (b.example): the lowest score
+    pop(keys=keys, args=["w1", 60_000])
+    pop(keys=keys, args=["w2", 0])  # already expired
+    db.set(worker_key("w1"), json.dumps({"worker": "w1", "spider": SPIDER, "leases": 2,
+                                         "time": time.time()}), ex=60)  # fmt: skip
+    db.xgroup_create(STREAM_KEY, STREAM_GROUP, id="0", mkstream=True)
+    for n in range(4):
+        db.xadd(STREAM_KEY, {"n": n})
+    share(keys=[host_key("a.example")], args=["pause", 30_000, 60_000])
+    status, out, err = frontier_command(redis_server.url, capfd)
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert f"queue {KEYS['queue']}: 2 queued, 3 leased" in lines
+    assert "         2  a.example" in lines  # requests 0 and 1 left
+    assert "         2  leased to w1" in lines and "         1  leased to w2" in lines
+    assert any("1 expired" in line for line in lines)
+    assert f"stream {STREAM_KEY}: 4 entries" in lines
+    assert any(line.startswith(f"  group {STREAM_GROUP}: lag 4") for line in lines)
+    assert "workers seen in the last 60 s: 1" in lines
+    assert any(line.startswith("host a.example: paused 3") for line in lines)
+
+
+def test_frontier_command_unreachable_redis(capfd: pytest.CaptureFixture[str]) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    status, out, err = frontier_command(url, capfd)
+    assert status == 2 and out == ""
+    assert err.startswith(f"error: cannot reach {url}: ") and err.count("\n") == 1
+    status, _, err = frontier_command("http://127.0.0.1/", capfd)
+    assert (
+        status == 2
+        and err == "error: http://127.0.0.1/ is not a Redis URL (redis://HOST:PORT/DB)\n"
+    )

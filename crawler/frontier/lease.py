@@ -44,16 +44,17 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from weakref import WeakKeyDictionary
 
-from scrapy import Request, signals
+from scrapy import Request
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import arg_to_iter
 from scrapy_redis.queue import PriorityQueue
 from twisted.python.failure import Failure
 
 from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RELEASE, RENEW, REQUEUE
+from crawler.settings import LEASE_SECONDS
 from domain.frontier import LEASE_META, lease_keys
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE_SECONDS = 120.0
 ERRBACK_ATTR = "frontier_errback"  # the spider's own errback, on the watching wrapper
 
 
@@ -100,7 +100,7 @@ class Lease:
 class LeaseBook:
     """The leases this worker holds and what is left to do for each (one per crawler)."""
 
-    books: WeakKeyDictionary[Crawler, LeaseBook] = WeakKeyDictionary()
+    books: ClassVar[WeakKeyDictionary[Crawler, LeaseBook]] = WeakKeyDictionary()
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -119,7 +119,7 @@ class LeaseBook:
     @property
     def lease_ms(self) -> int:
         """``LEASE_SECONDS`` in milliseconds."""
-        return int(1000 * self.crawler.settings.getfloat("LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+        return int(1000 * self.crawler.settings.getfloat("LEASE_SECONDS", LEASE_SECONDS))
 
     def taken(self, lease: int) -> None:
         """The queue leased a request to this worker."""
@@ -177,7 +177,9 @@ class LeaseBook:
         finally:
             self.output_ended(lease)
 
-    async def watch_async(self, output: AsyncIterator[Any], lease: int | None) -> AsyncIterator[Any]:
+    async def watch_async(
+        self, output: AsyncIterator[Any], lease: int | None
+    ) -> AsyncIterator[Any]:
         """``output``, counted; the lease's output ends with it."""
         try:
             async for thing in output:
@@ -185,9 +187,7 @@ class LeaseBook:
         finally:
             self.output_ended(lease)
 
-    def watched_errback(
-        self, errback: Callable[..., Any] | None, lease: int
-    ) -> Callable[..., Any]:
+    def watched_errback(self, errback: Callable[..., Any] | None, lease: int) -> Callable[..., Any]:
         """``errback`` (or none), whose output is watched like a callback's."""
 
         def watched(failure: Failure) -> Any:
@@ -230,7 +230,7 @@ def spider_errback(request: Request) -> Callable[..., Any] | None:
     return getattr(errback, ERRBACK_ATTR, errback)
 
 
-class LeasedPriorityQueue(PriorityQueue):  # type: ignore[misc]
+class LeasedPriorityQueue(PriorityQueue):
     """scrapy-redis's priority queue whose pop leases the request (see the module)."""
 
     def __init__(self, server: Any, spider: Spider, key: str, serializer: Any = None) -> None:
@@ -265,7 +265,9 @@ class LeasedPriorityQueue(PriorityQueue):  # type: ignore[misc]
 
     def pop(self, timeout: int = 0) -> Request | None:
         """Lease the first request to this worker (expired leases are queued again first)."""
-        lease, data, requeued = self._pop(keys=self.key_list, args=[self.book.worker, self.book.lease_ms])
+        lease, data, requeued = self._pop(
+            keys=self.key_list, args=[self.book.worker, self.book.lease_ms]
+        )
         if requeued:
             logger.info("%d expired lease(s) of %s queued again", requeued, self.key)
             stats = self.book.crawler.stats
