@@ -7,7 +7,9 @@ host three times as often. :class:`SharedPoliteDownloadHandler` adds a pace shar
 (:data:`crawler.frontier.scripts.ACQUIRE`) reserves the host's next start time — the last
 reserved one plus the delay, the longest of this worker's delay for the host (its downloader
 slot's, which AutoThrottle and Crawl-delay raise) and the host's shared Crawl-delay — and
-the request waits until then, without blocking the reactor (an ``asyncio`` sleep). Any
+the request waits until then, without blocking the reactor (an ``asyncio`` sleep), and is
+sent only if the host's last request left a delay ago (:data:`~crawler.frontier.scripts.
+SEND`: the spacing holds for the requests actually sent, whoever woke late). Any
 worker's Retry-After (a 429 or 503) and robots.txt Crawl-delay are written there too and
 hold every worker. A shared pause over ``RETRY_AFTER_MAX`` closes the host for this worker
 as a local one does.
@@ -34,7 +36,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.connection import get_redis_from_settings
 
-from crawler.frontier.scripts import ACQUIRE, PAUSE_LEFT, RAISE
+from crawler.frontier.scripts import ACQUIRE, RAISE, SEND
 from crawler.politeness import PoliteDownloadHandler
 from domain.frontier import host_key
 
@@ -56,7 +58,7 @@ class SharedPoliteDownloadHandler(PoliteDownloadHandler):
         self.server = get_redis_from_settings(crawler.settings)
         self._acquire = self.server.register_script(ACQUIRE)
         self._raise = self.server.register_script(RAISE)
-        self._pause_left = self.server.register_script(PAUSE_LEFT)
+        self._send = self.server.register_script(SEND)
         self.default_delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
         self.robots_agent: str = (
             crawler.settings.get("ROBOTSTXT_USER_AGENT") or crawler.settings["USER_AGENT"]
@@ -76,33 +78,45 @@ class SharedPoliteDownloadHandler(PoliteDownloadHandler):
     async def download_request(self, request: Request) -> Response:
         """Wait for the host's shared turn, then download as the local handler does.
 
-        A pause (a Retry-After, here or at another worker) begun while the request waited
-        for its turn voids the turn: the request waits the pause out and takes a new one,
-        so the requests held by a pause do not all go at its end.
+        When the turn comes, the request is sent only if the host's last request (from any
+        worker) left a delay ago and no pause (a Retry-After, here or at another worker) began
+        meanwhile; else it takes a new turn. A worker that wakes late (a busy process) or a
+        pause that voided the turns already given never brings two requests closer than
+        the delay, and the requests a pause held do not all go at its end.
         """
         host = urlparse_cached(request).hostname or ""
         key = host_key(host)
         while True:
             await self.local_pause(host)
+            delay_ms = int(self.local_delay(request) * 1000)
             try:
-                wait_ms, pause_ms = self._acquire(
-                    keys=[key], args=[int(self.local_delay(request) * 1000), HOST_TTL_MS]
-                )
+                wait_ms, pause_ms = self._acquire(keys=[key], args=[delay_ms, HOST_TTL_MS])
+                if pause_ms / 1000 > self.max_wait:
+                    super().pause(host, pause_ms / 1000)  # closes the host, as a local one
+                    break
+                if wait_ms > 0:
+                    assert self.crawler.stats is not None
+                    self.crawler.stats.inc_value("frontier/host_waits")
+                    await sleep(wait_ms / 1000)
+                if await self.turn_taken(host, key, delay_ms):
+                    break
             except RedisError as error:
                 # Without Redis the crawl goes on at this worker's own pace, as one would.
                 logger.warning("shared pace of %s unavailable (%s): own pace only", host, error)
                 break
-            if pause_ms / 1000 > self.max_wait:
-                super().pause(host, pause_ms / 1000)  # closes the host, as a local pause
-                break
-            if wait_ms <= 0:
-                break
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value("frontier/host_waits")
-            await sleep(wait_ms / 1000)
-            if not self.is_paused(host) and not self.shared_pause_left(key):
-                break
         return await super().download_request(request)
+
+    async def turn_taken(self, host: str, key: str, delay_ms: int) -> bool:
+        """Send now if the host's last request left a delay ago, after a short wait if it
+        left late; False when a pause began (the request takes a new turn after it)."""
+        while not self.is_paused(host):
+            wait_ms = int(self._send(keys=[key], args=[delay_ms, HOST_TTL_MS]))
+            if wait_ms <= 0:
+                return True
+            if wait_ms > delay_ms:  # a pause, not a late neighbour
+                return False
+            await sleep(wait_ms / 1000)
+        return False
 
     async def local_pause(self, host: str) -> None:
         """Wait out this worker's own pause of ``host`` (not a closed host: the local
@@ -112,13 +126,6 @@ class SharedPoliteDownloadHandler(PoliteDownloadHandler):
 
     def is_paused(self, host: str) -> bool:
         return self.paused_until.get(host, 0.0) > monotonic()
-
-    def shared_pause_left(self, key: str) -> int:
-        """The milliseconds left of the host's shared pause."""
-        try:
-            return int(self._pause_left(keys=[key]))
-        except RedisError:
-            return 0
 
     def pause(self, host: str, seconds: float | None) -> None:
         """A Retry-After: pause the host here and for every worker."""

@@ -152,10 +152,22 @@ if ttl < keep then redis.call('PEXPIRE', key, keep) end
 return math.max(value, old)
 """
 
-# KEYS: the host's key. The milliseconds left of the host's pause (0: none).
-PAUSE_LEFT = """
+# KEYS: the host's key. ARGV: the worker's delay (ms), the milliseconds the key lives past
+# its last use. A request whose turn came is sent only if the host's last request was sent
+# ``delay`` (or ``floor``) ago and no pause holds it: then it is the last one sent (0);
+# else the milliseconds still to wait. A worker whose turn came late (a busy process) thus
+# never sends closer to the one before than the delay.
+SEND = """
+local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local pause = tonumber(redis.call('HGET', KEYS[1], 'pause')) or 0
-return math.max(pause - now, 0)
+local state = redis.call('HMGET', key, 'sent', 'floor', 'pause', 'next')
+local sent = tonumber(state[1]) or 0
+local delay = math.max(tonumber(ARGV[1]), tonumber(state[2]) or 0)
+local wait = math.max(sent + delay - now, (tonumber(state[3]) or 0) - now, 0)
+if wait > 0 then return wait end
+redis.call('HSET', key, 'sent', now)
+if (tonumber(state[4]) or 0) < now + delay then redis.call('HSET', key, 'next', now + delay) end
+redis.call('PEXPIRE', key, delay + tonumber(ARGV[2]))
+return 0
 """
