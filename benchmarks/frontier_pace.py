@@ -5,8 +5,8 @@ Starts a real ``redis-server`` (tests/redis_server.py) and the frontier tests' s
 Crawl-delay) and crawls it with ``--workers`` worker processes at once, each with a local
 ``DOWNLOAD_DELAY`` well under the Crawl-delay; prints, for 1 worker and for N, the span from
 the first request to the last as the server saw it (each worker's robots.txt included), the
-requests per second, and the shortest and mean gap between two requests. With the pace shared in Redis, N workers ask
-the host no faster than one::
+requests per second, and the shortest and mean gap between two requests. With the pace
+shared in Redis, N workers ask the host no faster than one::
 
     .venv/bin/python benchmarks/frontier_pace.py --pages 20 --workers 3 --crawl-delay 0.5
 """
