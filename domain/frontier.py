@@ -28,6 +28,8 @@ key                            type         what it holds
 
 from __future__ import annotations
 
+import json
+
 # scrapy-redis's default SCHEDULER_QUEUE_KEY; the queue of a spider is QUEUE_KEY % name
 QUEUE_KEY = "%(spider)s:requests"
 
@@ -76,3 +78,8 @@ def is_queue_key(key: str) -> bool:
     """Whether ``key`` names a request queue (``SPIDER:requests``), not one of the keys
     kept beside it."""
     return key.endswith(":requests")
+
+
+def heartbeat(worker: str, spider: str, at: float) -> str:
+    """The value of a worker's heartbeat key: who, crawling what, when (Unix seconds)."""
+    return json.dumps({"worker": worker, "spider": spider, "time": at})

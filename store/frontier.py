@@ -190,9 +190,11 @@ def format_state(state: FrontierState, url: str) -> list[str]:
             )
     lines.append(f"workers seen in the last {WORKER_TTL} s: {len(state.workers)}")
     for heard in state.workers:
+        name = str(heard.get("worker"))
+        leases = sum(queue.by_worker.get(name, 0) for queue in state.queues)
         lines.append(
-            f"  {heard.get('worker')}  spider {heard.get('spider')}, "
-            f"{heard.get('leases', 0)} leases, last heard {heard['age']:.0f} s ago"
+            f"  {name}  spider {heard.get('spider')}, {leases} leases now, "
+            f"last heard {heard['age']:.0f} s ago"
         )
     for host, pace in state.hosts.items():
         parts = []

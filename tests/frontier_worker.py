@@ -117,6 +117,13 @@ def main() -> None:
     process.start()
 
 
+class QuietServer(ThreadingHTTPServer):
+    """Says nothing of a client that went away (a killed worker)."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass
+
+
 class FrontierSite:
     """The test site: ``/page/N`` links to ``/page/2N+1`` and ``/page/2N+2`` below ``pages``.
 
@@ -149,7 +156,7 @@ class FrontierSite:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -20,7 +20,15 @@ import pytest
 import redis
 
 from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE
-from domain.frontier import STREAM_GROUP, STREAM_KEY, host_key, lease_keys, queue_key, worker_key
+from domain.frontier import (
+    STREAM_GROUP,
+    STREAM_KEY,
+    heartbeat,
+    host_key,
+    lease_keys,
+    queue_key,
+    worker_key,
+)
 from store.__main__ import main as store_main
 from tests import redis_server as redis_fixtures
 from tests.frontier_worker import DONE_KEY, SPIDER, FrontierSite
@@ -184,8 +192,7 @@ def test_frontier_command_shows_queues_leases_stream_workers(
     pop(keys=keys, args=["w1", 60_000])  # request 4 (b.example): the lowest score
     pop(keys=keys, args=["w1", 60_000])
     pop(keys=keys, args=["w2", 0])  # already expired
-    db.set(worker_key("w1"), json.dumps({"worker": "w1", "spider": SPIDER, "leases": 2,
-                                         "time": time.time()}), ex=60)  # fmt: skip
+    db.set(worker_key("w1"), heartbeat("w1", SPIDER, time.time()), ex=60)
     db.xgroup_create(STREAM_KEY, STREAM_GROUP, id="0", mkstream=True)
     for n in range(4):
         db.xadd(STREAM_KEY, {"n": n})
@@ -200,6 +207,9 @@ def test_frontier_command_shows_queues_leases_stream_workers(
     assert f"stream {STREAM_KEY}: 4 entries" in lines
     assert any(line.startswith(f"  group {STREAM_GROUP}: lag 4") for line in lines)
     assert "workers seen in the last 60 s: 1" in lines
+    assert any(
+        line.startswith(f"  w1  spider {SPIDER}, 2 leases now, last heard") for line in lines
+    )
     assert any(line.startswith("host a.example: paused 3") for line in lines)
 
 

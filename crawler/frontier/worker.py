@@ -9,19 +9,17 @@ and, when the spider closes, hands back the leases it did not finish.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 from scrapy_redis.connection import get_redis_from_settings
 from twisted.internet.task import LoopingCall
 
 from crawler.frontier.lease import LeaseBook, lease_of
-from domain.frontier import WORKER_TTL, worker_key
+from domain.frontier import WORKER_TTL, heartbeat, worker_key
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -38,13 +36,11 @@ class FrontierWorker:
     """Heartbeat, lease renewal and lease ends of one worker (an extension)."""
 
     def __init__(self, crawler: Crawler) -> None:
-        if not crawler.settings.get("REDIS_URL") and not crawler.settings.get("REDIS_HOST"):
-            raise NotConfigured("no Redis")
         self.crawler = crawler
         self.book = LeaseBook.of(crawler)
         self.server = get_redis_from_settings(crawler.settings)
         self.every = min(self.book.lease_ms / 3000, HEARTBEAT_MAX)
-        self.beat = LoopingCall(self.heartbeat)
+        self.beat = LoopingCall(self.say_alive)
         self.spider_name = ""
         connect = crawler.signals.connect
         connect(self.opened, signal=signals.spider_opened)
@@ -63,16 +59,11 @@ class FrontierWorker:
         self.spider_name = spider.name
         self.beat.start(self.every, now=True)
 
-    def heartbeat(self) -> None:
+    def say_alive(self) -> None:
         """Say this worker lives; renew its leases."""
-        state = {
-            "worker": self.book.worker,
-            "spider": self.spider_name,
-            "leases": len(self.book.held),
-            "time": time.time(),
-        }
+        beat = heartbeat(self.book.worker, self.spider_name, time.time())
         try:
-            self.server.set(worker_key(self.book.worker), json.dumps(state), ex=WORKER_TTL)
+            self.server.set(worker_key(self.book.worker), beat, ex=WORKER_TTL)
             queue = self.book.queue
             if queue is not None:
                 queue.renew(list(self.book.held))
