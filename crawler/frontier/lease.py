@@ -161,10 +161,13 @@ class LeaseBook:
 
     def child(self, output: Any, lease: int | None) -> Any:
         """Count one thing of a leased output: an item (until the pipelines are through
-        with it) or a new request (which must not carry the lease)."""
+        with it) or a new request, which carries no lease (a spider that passes meta on
+        would pass the lease; a copy without it is made, the request itself may be the
+        one whose response is being read)."""
         if isinstance(output, Request):
-            if lease is not None and output.meta.get(LEASE_META) == lease:
-                del output.meta[LEASE_META]
+            if LEASE_META in output.meta:
+                meta = {k: v for k, v in output.meta.items() if k != LEASE_META}
+                output = output.replace(meta=meta)
         elif output is not None:
             self.item_started(lease)
         return output
