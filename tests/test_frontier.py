@@ -18,8 +18,13 @@ from typing import Any
 
 import pytest
 import redis
+from scrapy.settings import Settings
 
+from crawler.fixtures import FixturesAddon
+from crawler.frontier import HANDLER, QUEUE_CLASS, FrontierAddon
+from crawler.frontier.lease import LeaseMiddleware
 from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE
+from crawler.frontier.worker import FrontierWorker
 from domain.frontier import (
     STREAM_GROUP,
     STREAM_KEY,
@@ -223,3 +228,33 @@ def test_frontier_command_unreachable_redis(capfd: pytest.CaptureFixture[str]) -
         status == 2
         and err == "error: http://127.0.0.1/ is not a Redis URL (redis://HOST:PORT/DB)\n"
     )
+
+
+def test_the_addon_installs_the_frontier_over_the_projects_settings() -> None:
+    """With the project's settings, the addon's queue, middlewares, extension and download
+    handler are the ones Scrapy will build (the project's own handler is replaced)."""
+    project = Settings()
+    project.setmodule("crawler.settings", priority="project")
+    assert project.getdict("DOWNLOAD_HANDLERS")["http"] != HANDLER
+    FrontierAddon().update_settings(project)
+    assert project["SCHEDULER_QUEUE_CLASS"] == QUEUE_CLASS
+    handlers = project.getdict("DOWNLOAD_HANDLERS")
+    assert (handlers["http"], handlers["https"]) == (HANDLER, HANDLER)
+    for name in ("SPIDER_MIDDLEWARES", "DOWNLOADER_MIDDLEWARES"):
+        components = project.get_component_priority_dict_with_base(name)
+        assert components[LeaseMiddleware] == min(v for v in components.values() if v is not None)
+    assert FrontierWorker in project.get_component_priority_dict_with_base("EXTENSIONS")
+    kept = project.getdict("DOWNLOADER_MIDDLEWARES")  # the project's own are kept
+    assert "crawler.middlewares.AddressGuardMiddleware" in kept
+
+
+def test_the_addon_keeps_a_replays_handler() -> None:
+    """In a replay the fixtures' handler stays: the addon never sends a replay to the network."""
+    project = Settings()
+    project.setmodule("crawler.settings", priority="project")
+    project.set("FIXTURES_REPLAY", "fixtures/sputnik-africa", priority="cmdline")
+    FixturesAddon().update_settings(project)
+    replaying = project.getdict("DOWNLOAD_HANDLERS")["http"]
+    FrontierAddon().update_settings(project)
+    assert project.getdict("DOWNLOAD_HANDLERS")["http"] == replaying != HANDLER
+    assert project["SCHEDULER_QUEUE_CLASS"] == QUEUE_CLASS

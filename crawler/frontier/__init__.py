@@ -23,7 +23,8 @@ HANDLER = "crawler.frontier.ratelimit.SharedPoliteDownloadHandler"
 
 class FrontierAddon:
     """Leased queue, lease watching (spider and downloader middleware, nearest the engine),
-    the worker's heartbeat, and the shared per-host pace for http and https."""
+    the worker's heartbeat, and the shared per-host pace for http and https (not in a
+    replay, ``FIXTURES_REPLAY``, whose handler stays)."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         """Install the frontier's components (over the project's own settings)."""
@@ -34,6 +35,8 @@ class FrontierAddon:
         settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", LeaseMiddleware, 0)
         settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", LeaseMiddleware, 0)
         settings.set_in_component_priority_dict("EXTENSIONS", FrontierWorker, 0)
+        if settings.get("FIXTURES_REPLAY"):
+            return  # a replay's handler reads the disk: no host to be polite to, kept
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
         handlers.update({"http": HANDLER, "https": HANDLER})
         settings.set("DOWNLOAD_HANDLERS", handlers, priority="project")
