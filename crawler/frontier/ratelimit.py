@@ -110,10 +110,10 @@ class SharedPoliteDownloadHandler(PoliteDownloadHandler):
         """Send now if the host's last request left a delay ago, after a short wait if it
         left late; False when a pause began (the request takes a new turn after it)."""
         while not self.is_paused(host):
-            wait_ms = int(self._send(keys=[key], args=[delay_ms, HOST_TTL_MS]))
+            wait_ms, paused = self._send(keys=[key], args=[delay_ms, HOST_TTL_MS])
             if wait_ms <= 0:
                 return True
-            if wait_ms > delay_ms:  # a pause, not a late neighbour
+            if paused:  # not a late neighbour: take a new turn after the pause
                 return False
             await sleep(wait_ms / 1000)
         return False

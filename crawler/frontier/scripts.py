@@ -154,9 +154,9 @@ return math.max(value, old)
 
 # KEYS: the host's key. ARGV: the worker's delay (ms), the milliseconds the key lives past
 # its last use. A request whose turn came is sent only if the host's last request was sent
-# ``delay`` (or ``floor``) ago and no pause holds it: then it is the last one sent (0);
-# else the milliseconds still to wait. A worker whose turn came late (a busy process) thus
-# never sends closer to the one before than the delay.
+# ``delay`` (or ``floor``) ago and no pause holds it: then it is the last one sent
+# ({0, 0}); else {milliseconds still to wait, 1 if a pause is the reason}. A worker whose
+# turn came late (a busy process) thus never sends closer to the one before than the delay.
 SEND = """
 local key = KEYS[1]
 local t = redis.call('TIME')
@@ -164,10 +164,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', key, 'sent', 'floor', 'pause', 'next')
 local sent = tonumber(state[1]) or 0
 local delay = math.max(tonumber(ARGV[1]), tonumber(state[2]) or 0)
-local wait = math.max(sent + delay - now, (tonumber(state[3]) or 0) - now, 0)
-if wait > 0 then return wait end
+local paused = (tonumber(state[3]) or 0) - now
+local wait = math.max(sent + delay - now, paused, 0)
+if wait > 0 then return {wait, paused > 0 and 1 or 0} end
 redis.call('HSET', key, 'sent', now)
 if (tonumber(state[4]) or 0) < now + delay then redis.call('HSET', key, 'next', now + delay) end
 redis.call('PEXPIRE', key, delay + tonumber(ARGV[2]))
-return 0
+return {0, 0}
 """
