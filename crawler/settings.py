@@ -34,6 +34,7 @@ HEALTH_WINDOW = 5  # read by crawler.health.CoverageCheck
 DISCOVERY_SOURCES = "rss,sitemap,archive"  # read by crawler.discovery.base.DiscoverySpider
 DISCOVERY_BATCH = 1000  # read by crawler.discovery.base.DiscoverySpider
 FRONTIER_URL: str | None = None  # read by crawler.distributed.FrontierAddon
+LEASE_SECONDS = 120.0  # read by crawler.frontier.lease.LeaseBook
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -122,6 +123,12 @@ PROJECT_SETTINGS: dict[str, str] = {
         "how many earlier crawls of the spider a crawl's coverage is compared with before it "
         "ends (see *Discovery*); `0`: no comparison"
     ),
+    "LEASE_SECONDS": (
+        "a distributed crawl's lease: how long a request a worker took from the shared queue "
+        "stays its own without word from it; a live worker renews its leases every third of "
+        "this (at most every 10 s), so it is how long the requests of a worker that died wait "
+        "before another worker takes them (see *Distributed crawl: leases, pace, frontier*)"
+    ),
 }
 
 # The kind of value each project setting takes: crawler.config checks every one of them,
@@ -147,6 +154,7 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "DISCOVERY_BATCH": "positive count",
     "FRONTIER_URL": "redis url",
     "HEALTH_WINDOW": "count",
+    "LEASE_SECONDS": "timeout",
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.

@@ -1,6 +1,6 @@
 """Command line for a store: ``python -m store {export,import,summary,health,serve,metadata,reparse,
-evidence,schedule} STORE_PATH``, and ``verify FILE.wacz`` and ``keygen KEYFILE`` for evidence
-bundles.
+evidence,schedule} STORE_PATH``, ``verify FILE.wacz`` and ``keygen KEYFILE`` for evidence
+bundles, and ``python -m store frontier REDIS_URL`` (a distributed crawl's shared frontier).
 
 A thin wrapper over :class:`store.Store` and :mod:`store.metadata`. Errors are reported as
 ``error: ...`` on stderr with exit status 2, never as a traceback. ``reparse`` needs the
@@ -28,6 +28,7 @@ from domain.times import iso_z, parse_iso
 from store.crawl_health import DEFAULT_WINDOW, format_health, health_report, latest_crawl
 from store.db import Store
 from store.errors import StoreError
+from store.frontier import FrontierError, format_state, frontier_state
 from store.health import read_only_reason, read_only_uri
 from store.metadata import metadata_json, setting_options
 from store.schedule import DEFAULT_RECHECK_SCHEDULE
@@ -360,6 +361,17 @@ def command_metadata(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_frontier(args: argparse.Namespace) -> int:
+    """Show a distributed crawl's shared frontier in Redis: queue depth per host, leases,
+    the store's stream lag, the workers seen in the last minute."""
+    try:
+        state = frontier_state(args.url)
+    except FrontierError as error:
+        raise CommandError(str(error)) from error
+    write_lines(format_state(state, args.url))
+    return 0
+
+
 def add_command(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
@@ -559,6 +571,16 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m store metadata data/wire.db > metadata.json\n"
         "  datasette data/wire.db -m metadata.json",
     )
+    frontier_help = (command_frontier.__doc__ or "").strip()
+    frontier = commands.add_parser(
+        "frontier",
+        help=frontier_help,
+        description=frontier_help,
+        epilog="example:\n  python -m store frontier redis://127.0.0.1:6379/0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    frontier.add_argument("url", metavar="REDIS_URL", help="the crawl's Redis (REDIS_URL)")
+    frontier.set_defaults(handler=command_frontier)
     return parser
 
 
