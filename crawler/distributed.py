@@ -26,6 +26,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter as RedisRFPDupeFilter
 from scrapy_redis.spiders import RedisMixin
 
 from crawler.fetching import META_KIND
+from crawler.frontier import FrontierAddon as LeasedFrontier
 from store.seeds import DUPEFILTER_KEY, QUEUE_KEY, SEEDS_KEY, STATS_KEY, Seed, decode_seed
 from store.stream import retrying
 
@@ -80,6 +81,9 @@ class FrontierAddon:
         extensions = settings.getdict("EXTENSIONS")
         extensions["crawler.health.CoverageCheck"] = None  # it reads the store: the writer's
         settings.set("EXTENSIONS", extensions, priority="project")
+        # leases (a killed worker's requests come back), the heartbeat and the per-host pace
+        # shared by every worker
+        LeasedFrontier().update_settings(settings)
 
 
 class FrontierStats(MemoryStatsCollector):

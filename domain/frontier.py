@@ -35,7 +35,7 @@ QUEUE_KEY = "%(spider)s:requests"
 
 # The Redis Stream the workers write the store's items to and the group of the store's writer
 # (the store path, python -m store.writer --from redis://): ``frontier`` shows its lag.
-STREAM_KEY = "wirearchive:items"
+STREAM_KEY = "wirearchive:store"
 STREAM_GROUP = "writer"
 
 WORKER_PREFIX = "frontier:worker:"

@@ -27,6 +27,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+from domain import frontier as frontier_keys
 from domain import pages, records
 from store import history, protocol
 from store.protocol import (
@@ -43,8 +44,10 @@ from store.protocol import (
 from store.writer import WriterError
 
 # Redis keys and names of the store's stream (the frontier's keys are the frontier's own).
-STREAM_KEY = "wirearchive:store"  # the stream of store calls (XADD by workers)
-GROUP = "writer"  # the writer's consumer group on it
+# the stream of store calls (XADD by workers) and the writer's consumer group on it, named
+# where python -m store frontier reads them too
+STREAM_KEY = frontier_keys.STREAM_KEY
+GROUP = frontier_keys.STREAM_GROUP
 CONSUMER = "writer"  # the writer's name in the group: a restarted writer reads its pending
 REJECTED_KEY = "wirearchive:store:rejected"  # entries the writer could not apply, with why
 REPLY_KEY = "wirearchive:store:reply:%(message)s"  # a Summary's answer, a list of one item
