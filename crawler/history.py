@@ -66,6 +66,12 @@ def recheck_schedule(settings: BaseSettings) -> Schedule:
         raise UsageError(f"RECHECK_SCHEDULE: {error}") from None
 
 
+def check_settings(settings: BaseSettings) -> None:
+    """Refuse a bad ``RECHECK_SCHEDULE`` or ``RECHECK_NOW`` before the crawl starts."""
+    recheck_schedule(settings)
+    recheck_now(settings)
+
+
 def recheck_urls(settings: BaseSettings, section: str, mode: RecheckMode) -> list[str]:
     """The URLs of the section's known articles to fetch again in this run."""
     path = Path(settings.get("STORE_PATH"))

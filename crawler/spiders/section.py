@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from scrapy.exceptions import CloseSpider, UsageError
 from scrapy.http import Response
 
-from crawler.config import check_project_settings
 from crawler.discovery.archive import ArchiveDiscovery
 from crawler.discovery.base import (
     ARTICLE_PRIORITY,
     META_REQUIRED_SECTION,
     STAT_SECTION_ERROR,
+    discovery_sources,
 )
 from crawler.discovery.feed import FeedDiscovery
 from crawler.discovery.robots import RobotsDiscovery
@@ -34,6 +34,7 @@ from crawler.fetching import (
     refused_page,
 )
 from crawler.history import (
+    check_settings,
     known_articles,
     parse_recheck,
     recheck_urls,
@@ -115,9 +116,9 @@ class SectionSpider(ArchiveDiscovery, FeedDiscovery, RobotsDiscovery, FrontierSp
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """Built by Scrapy; refuses a bad project setting before anything is fetched (also
-        when the spider runs without the ``crawl`` command, from a script's CrawlerProcess)."""
-        check_project_settings(crawler.settings)
+        """Built by Scrapy; refuses bad recheck settings before anything is fetched."""
+        check_settings(crawler.settings)
+        discovery_sources(crawler.settings.get("DISCOVERY_SOURCES"))
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         return spider
 
