@@ -310,7 +310,14 @@ def test_current_articles_facets(client: Client) -> None:
 def test_fts_tables_raw_bodies_and_internal_tables_are_hidden(client: Client) -> None:
     tables = {table["name"]: table for table in client.get(f"/{DB}.json").json()["tables"]}
     hidden = {name for name, table in tables.items() if table["hidden"]}
-    internal = ("bodies", "blocks", "tags", "version_diffs", "_sqlite_migrations", "stream_messages")
+    internal = (
+        "bodies",
+        "blocks",
+        "tags",
+        "version_diffs",
+        "_sqlite_migrations",
+        "stream_messages",
+    )
     assert {*internal, *fts_table_names()} <= hidden
     assert all(name.startswith((*internal, *fts_table_names())) for name in hidden)
     assert tables["captions"]["fts_table"] == "captions_fts"
