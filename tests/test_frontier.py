@@ -37,7 +37,8 @@ from domain.frontier import (
 from store.__main__ import main as store_main
 from tests import redis_server as redis_fixtures
 from tests.frontier_worker import DONE_KEY, SPIDER, FrontierSite
-from tests.redis_server import RedisServer, free_port
+from tests.redis_server import RedisServer
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = lease_keys(queue_key(SPIDER))

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.error import HTTPError, URLError
+from urllib.error import HTTPError
 from urllib.parse import urlencode
 
 import pytest
 from datasette.app import Datasette
-from test_security import BROWSER, dump_dom, free_port
+from test_security import BROWSER, dump_dom
 from test_store import (
     SITE,
     T1,
@@ -48,6 +46,7 @@ from store.web.compare import compare
 from store.web.reader import web_href
 from store.web.worddiff import Segment, WordBudget, word_diff
 from tests.datasette_client import Client
+from tests.servers import serve_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "reader"
@@ -434,26 +433,8 @@ def test_crawled_text_is_escaped_on_every_page(client: Client, path: str) -> Non
 @pytest.fixture(scope="module")
 def served(store: tuple[Path, dict[str, int]]) -> Iterator[str]:
     """``python -m store serve`` on the test store; yields its base URL."""
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "store", "serve", str(store[0]), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2).close()
-                break
-            except (URLError, ConnectionError):
-                assert time.monotonic() < deadline, "Datasette did not start"
-                time.sleep(0.2)
+    with serve_store(store[0]) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_the_pages_over_http(served: str, store: tuple[Path, dict[str, int]]) -> None:

@@ -11,16 +11,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.error import URLError
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -30,6 +24,7 @@ from test_store import SITE, T1, article_fetch, make_article, make_crawl
 from domain.records import CaptionRecord
 from store import Store, load_metadata
 from tests.datasette_client import Client
+from tests.servers import serve_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "hostile"
@@ -157,36 +152,11 @@ def test_datasette_has_no_write_plugin_or_writable_query(client: Client) -> None
 # -- in a real browser --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(store_path: Path) -> Iterator[str]:
     """``python -m store serve`` on the hostile store; yields its base URL."""
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "store", "serve", str(store_path), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2).close()
-                break
-            except (URLError, ConnectionError):
-                assert time.monotonic() < deadline, "Datasette did not start"
-                time.sleep(0.2)
+    with serve_store(store_path) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def dump_dom(url: str, profile: Path) -> str:

@@ -4,7 +4,6 @@ checked with warcio, the wacz validator and a replay in pywb (issue 13, part 2).
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from store import Store
 from store.__main__ import main as store_main
 from store.warc_export import payload_digest
 from tests.crawling import ROOT, replay
+from tests.servers import free_port
 
 # pywb lives in a venv of its own (scripts/setup --test): its redis pin clashes with ours
 BIN = Path(__file__).resolve().parent.parent / ".venv-pywb" / "bin"
@@ -162,13 +162,6 @@ def test_usage_errors_are_one_line(crawled: Path, capsys: pytest.CaptureFixture)
     args = ["export", str(crawled), "--format", "warc", "-o", "x.warc", "--since", "yesterday"]
     assert store_main(args) == 2
     assert "is not an ISO 8601 time" in capsys.readouterr().err
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

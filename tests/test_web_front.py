@@ -17,12 +17,9 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.error import URLError
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -31,7 +28,7 @@ from markupsafe import escape
 from test_history import T1 as H1
 from test_history import T2 as H2
 from test_history import T3 as H3
-from test_security import BROWSER, dump_dom, free_port
+from test_security import BROWSER, dump_dom
 from test_store import SITE, T1, T2, article_fetch, make_article, make_crawl, revise
 
 from domain.pages import Tag
@@ -43,6 +40,7 @@ from store.web.charts import day_window
 from store.web.provenance import Origins, ReplayedSet, label, origins
 from tests.crawling import ROOT, replay
 from tests.datasette_client import Client
+from tests.servers import serve_store
 
 SETS = ("sputnikglobe-africa", "sputnik-africa-t1", "sputnik-africa-t2", "sputnik-africa-t3")
 LIVE_DB = "live"
@@ -465,26 +463,8 @@ def test_plain_datasette_with_the_metadata_finds_the_templates_and_hooks(
 @pytest.fixture(scope="module")
 def served_live(live: Path) -> Iterator[str]:
     """``python -m store serve`` on the live, hostile store; yields its base URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "store", "serve", str(live), "--port", str(port)],
-        cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2).close()
-                break
-            except (URLError, ConnectionError):
-                assert time.monotonic() < deadline, "Datasette did not start"
-                time.sleep(0.2)
+    with serve_store(live) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.mark.skipif(
