@@ -272,32 +272,43 @@ async def text_not_found(message: str) -> Response:
     return Response.text(message + "\n", status=404, headers=SECURITY_HEADERS)
 
 
-async def raw_download(datasette: Any, request: Request) -> Response:
-    """``/raw/{fetch_id}``: the stored body, decompressed, as plain text to save."""
+async def fetch_download(
+    datasette: Any,
+    request: Request,
+    read: Callable[[sqlite3.Connection, int], Download | None],
+    content_type: str,
+    missing: str,
+) -> Response:
+    """A fetch's download (``read(conn, fetch_id)``) as an attachment, or a plain-text 404
+    saying ``missing`` (with ``{fetch_id}``) when the fetch has none."""
     database, fetch_id = database_of(datasette, request), fetch_id_of(request)
     if database is None or fetch_id is None:
         return await text_not_found("no such fetch")
     try:
-        download = await read_store(database, lambda conn: raw_body(conn, fetch_id))
+        download = await read_store(database, lambda conn: read(conn, fetch_id))
     except NotAStore:
         download = None
     if download is None:
-        return await text_not_found(f"fetch {fetch_id} kept no body")
-    return attachment(download, "text/plain; charset=utf-8")
+        return await text_not_found(missing.format(fetch_id=fetch_id))
+    return attachment(download, content_type)
+
+
+async def raw_download(datasette: Any, request: Request) -> Response:
+    """``/raw/{fetch_id}``: the stored body, decompressed, as plain text to save."""
+    return await fetch_download(
+        datasette, request, raw_body, "text/plain; charset=utf-8", "fetch {fetch_id} kept no body"
+    )
 
 
 async def warc_download(datasette: Any, request: Request) -> Response:
     """``/warc/{fetch_id}``: the fetch's WARC records, to save."""
-    database, fetch_id = database_of(datasette, request), fetch_id_of(request)
-    if database is None or fetch_id is None:
-        return await text_not_found("no such fetch")
-    try:
-        download = await read_store(database, lambda conn: warc_records(conn, fetch_id))
-    except NotAStore:
-        download = None
-    if download is None:
-        return await text_not_found(f"fetch {fetch_id} got no HTTP answer: it has no WARC record")
-    return attachment(download, "application/warc")
+    return await fetch_download(
+        datasette,
+        request,
+        warc_records,
+        "application/warc",
+        "fetch {fetch_id} got no HTTP answer: it has no WARC record",
+    )
 
 
 @hookimpl
