@@ -27,7 +27,8 @@ from scrapy_redis.spiders import RedisMixin
 
 from crawler.fetching import META_KIND
 from crawler.frontier import FrontierAddon as LeasedFrontier
-from store.seeds import DUPEFILTER_KEY, QUEUE_KEY, SEEDS_KEY, STATS_KEY, Seed, decode_seed
+from domain.frontier import DUPEFILTER_KEY, QUEUE_KEY, SEEDS_KEY, STATS_KEY
+from store.seeds import Seed, decode_seed
 from store.stream import retrying
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class FrontierAddon:
 
 class FrontierStats(MemoryStatsCollector):
     """A worker's stats, its own (its crawl record keeps them), with every counter also added
-    to the round's hash in Redis (:data:`store.seeds.STATS_KEY`): the totals of all the
+    to the round's hash in Redis (:data:`domain.frontier.STATS_KEY`): the totals of all the
     round's workers, read with ``HGETALL wirearchive:africa:stats``.
 
     Not scrapy-redis's ``RedisStatsCollector``: that one keeps a single hash for every worker

@@ -3,8 +3,10 @@
 The crawler's frontier components (``crawler/frontier/``) write these keys and ``python -m
 store frontier`` reads them; both import the names from here. Pure functions, no Redis.
 
-scrapy-redis names a spider's request queue ``SPIDER:requests`` (its ``SCHEDULER_QUEUE_KEY``,
-``%(spider)s:requests``); the leases and the per-host counts of that queue are kept beside it,
+A worker with ``FRONTIER_URL`` keeps a spider's scrapy-redis keys under ``wirearchive:SPIDER:``
+(:data:`QUEUE_KEY`, :data:`DUPEFILTER_KEY`, :data:`SEEDS_KEY`, :data:`STATS_KEY`;
+``crawler.distributed`` sets them as scrapy-redis's settings, ``python -m store schedule``
+writes the seeds). The leases and the per-host counts of a queue ``Q`` are kept beside it,
 under the queue's key with a suffix:
 
 =============================  ===========  ==================================================
@@ -30,8 +32,12 @@ from __future__ import annotations
 
 import json
 
-# scrapy-redis's default SCHEDULER_QUEUE_KEY; the queue of a spider is QUEUE_KEY % name
-QUEUE_KEY = "%(spider)s:requests"
+# A spider's scrapy-redis keys (SCHEDULER_QUEUE_KEY, SCHEDULER_DUPEFILTER_KEY,
+# REDIS_START_URLS_KEY) and the round's counters, summed over its workers.
+QUEUE_KEY = "wirearchive:%(spider)s:requests"
+DUPEFILTER_KEY = "wirearchive:%(spider)s:dupefilter"
+SEEDS_KEY = "wirearchive:%(name)s:start_urls"
+STATS_KEY = "wirearchive:%(spider)s:stats"
 
 # The Redis Stream the workers write the store's items to and the group of the store's writer
 # (the store path, python -m store.writer --from redis://): ``frontier`` shows its lag.
@@ -47,7 +53,7 @@ LEASE_META = "frontier_lease"
 
 
 def queue_key(spider: str) -> str:
-    """The request queue of ``spider`` (scrapy-redis's default key)."""
+    """The request queue of ``spider``."""
     return QUEUE_KEY % {"spider": spider}
 
 

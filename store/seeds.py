@@ -5,7 +5,7 @@ single-process crawl reads from it at its start — the known articles due for a
 (:mod:`store.rechecks`, :mod:`store.schedule`) — is pushed into the frontier by this command,
 with the seed that starts a section (its page, its feed, robots.txt and the sitemaps it names,
 as the section's spider starts them). Seeds go to the scrapy-redis start-URLs list of the
-section's spider (:data:`SEEDS_KEY`), as JSON: ``{"seed": "start"}`` and ``{"seed":
+section's spider (:data:`domain.frontier.SEEDS_KEY`), as JSON: ``{"seed": "start"}`` and ``{"seed":
 "recheck", "url": URL}``; the spider turns each into its requests
 (``crawler.distributed.FrontierSpider.make_request_from_data``).
 
@@ -21,15 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from domain.frontier import DUPEFILTER_KEY, SEEDS_KEY, STATS_KEY, lease_keys, queue_key
 from store.db import Store
 from store.schedule import Schedule
-
-# The scrapy-redis keys of a spider's frontier (the crawl's settings REDIS_START_URLS_KEY,
-# SCHEDULER_QUEUE_KEY, SCHEDULER_DUPEFILTER_KEY; crawler.distributed sets them).
-SEEDS_KEY = "wirearchive:%(name)s:start_urls"
-QUEUE_KEY = "wirearchive:%(spider)s:requests"
-DUPEFILTER_KEY = "wirearchive:%(spider)s:dupefilter"
-STATS_KEY = "wirearchive:%(spider)s:stats"  # the round's counters, summed over its workers
 
 SeedKind = Literal["start", "recheck"]
 SEED_KINDS: tuple[SeedKind, ...] = ("start", "recheck")
@@ -85,8 +79,9 @@ class Scheduled:
 def push_seeds(redis: Any, spider: str, section: str, rechecks: list[str]) -> Scheduled:
     """Push the start seed and the rechecks of ``spider`` (its section ``section``) into the
     frontier at ``redis`` (a :class:`redis.Redis`), in one transaction."""
-    queue = QUEUE_KEY % {"spider": spider}
-    idle = not redis.exists(queue)
+    # the round is over when nothing is queued and no worker holds a lease on a request
+    queue = queue_key(spider)
+    idle = not redis.exists(queue, lease_keys(queue)["leases"])
     seeds = [Seed("start"), *(Seed("recheck", url) for url in rechecks)]
     with redis.pipeline() as pipe:  # MULTI/EXEC: workers see all the seeds or none
         if idle:

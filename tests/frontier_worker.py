@@ -28,7 +28,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from domain.frontier import LEASE_META, lease_keys, queue_key
+from domain.frontier import LEASE_META, QUEUE_KEY, lease_keys, queue_key
 
 DONE_KEY = "test:done"
 SPIDER = "frontier-test"
@@ -89,6 +89,7 @@ def settings(redis_url: str) -> dict[str, Any]:
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_KEY": QUEUE_KEY,
         "REDIS_URL": redis_url,
         "ADDONS": {"crawler.frontier.FrontierAddon": 0},
         "ITEM_PIPELINES": {"tests.frontier_worker.DonePipeline": 100},

@@ -23,6 +23,7 @@ from test_store import article_fetch, failed_fetch, make_article, make_crawl, ma
 
 from crawler.config import setting_problems
 from crawler.goldens import RUN_IDS, read_export_snapshot
+from domain.frontier import SEEDS_KEY, STATS_KEY
 from store import Store
 from store.protocol import (
     REQUESTS,
@@ -35,7 +36,6 @@ from store.protocol import (
     SaveListing,
     Summary,
 )
-from store.seeds import SEEDS_KEY, STATS_KEY
 from store.stream import FIELD, REJECTED_KEY, STREAM_KEY, CodecError, Message, decode, encode
 from store.stream_writer import StreamWriter
 from tests.crawling import CONTACT, ROOT
@@ -164,8 +164,9 @@ def test_schedule_pushes_the_start_and_the_rechecks_into_the_frontier(
     redis_server: RedisServer,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from domain.frontier import DUPEFILTER_KEY
     from store.__main__ import main as store_main
-    from store.seeds import DUPEFILTER_KEY, Seed, decode_seed
+    from store.seeds import Seed, decode_seed
 
     store_path = tmp_path / "wire.db"
     articles = [make_article(f"https://sputnikglobe.com/2024050{n}/a-{n}.html") for n in (1, 2)]
