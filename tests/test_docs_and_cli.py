@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,27 @@ def test_parser_command_prints_fields_of_an_earlier_design_page() -> None:
     assert "body 4: La energíasolar representa ya el 2% de la producción." in lines
     assert any(line.startswith("date: published 2017-06-21T18:30:00Z (visible, zone assumed)")
                for line in lines)  # fmt: skip
+
+
+LOCAL_LINK = re.compile(r"""(?:\]\(|src=")(?!https?:|mailto:|#)([^)"\s#]+)""")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").rglob("*.md")),
+        *sorted(path for path in ROOT.glob("*/README.md") if not path.parts[-2].startswith(".")),
+        *sorted(ROOT.glob("fixtures/*/README.md")),
+    ],
+    ids=lambda path: str(path.relative_to(ROOT)),
+)
+def test_every_local_link_and_image_of_the_docs_exists(document: Path) -> None:
+    """A link or picture of the project's own files (the README's screenshots) that is gone is
+    a broken first screen for a newcomer."""
+    missing = [
+        target
+        for target in LOCAL_LINK.findall(document.read_text(encoding="utf-8"))
+        if not (document.parent / target).exists()
+    ]
+    assert not missing, f"{document.relative_to(ROOT)} links to missing files: {missing}"
