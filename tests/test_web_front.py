@@ -384,7 +384,9 @@ PAGES = ["/", "/{db}", "/{db}/current_articles", "/{db}/latest_articles", "/{db}
 def test_every_page_of_a_replayed_store_says_so(client: Client, path: str) -> None:
     text = client.get(path.format(db="wire")).text
     assert text.count(LABEL) == 1, path
-    assert ".wire-label {" in text, f"{path}: the label has no style (a page dropped base.html's head)"
+    assert ".wire-label {" in text, (
+        f"{path}: the label has no style (a page dropped base.html's head)"
+    )
     label_text = text.split(LABEL, 1)[1].split("</div>", 1)[0]
     assert "Replayed data, not a live crawl" in label_text
     assert "invented: written by hand, never fetched from the site" in label_text
