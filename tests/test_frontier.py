@@ -1,6 +1,6 @@
 """The shared frontier (crawler/frontier/) against a real Redis and real worker processes:
-leases that outlive a killed worker, one polite pace per host for all workers, and
-``python -m store frontier``."""
+leases that outlive a killed worker, one polite pace and one cap of requests in flight per
+host for all workers, and ``python -m store frontier``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from domain.frontier import (
     STREAM_KEY,
     heartbeat,
     host_key,
+    inflight_key,
     lease_keys,
     queue_key,
     worker_key,
@@ -176,6 +178,55 @@ def test_workers_keep_one_pace_per_host(redis_server: RedisServer) -> None:
     after = [at for at, _, _ in pages if at > paused_at]
     assert after and after[0] >= paused_at + pause - tolerance
     assert len(done_items(db)) == 12
+
+
+def stat(log: str, name: str) -> int:
+    """A counter of the stats a worker logged at its end (0 when it has none)."""
+    found = re.search(rf"'{re.escape(name)}': (\d+)", log)
+    return int(found.group(1)) if found else 0
+
+
+def test_workers_share_one_cap_of_requests_in_flight_per_host(
+    redis_server: RedisServer,
+) -> None:
+    """Three workers, each allowed 2 requests in flight to a host, against one slow host: the
+    host never has more than 2 at once from all of them, it had 2 (the cap is what held
+    them), more than one worker fetched, and they waited for slots. (An idle worker looks at
+    the queue every 5 s, Scrapy's heartbeat: the crawl lasts long enough for all to join.)"""
+    db = redis.Redis.from_url(redis_server.url)
+    with FrontierSite(48, delay=0.4) as site:
+        settings = ("CONCURRENT_REQUESTS_PER_DOMAIN=2", "CONCURRENT_REQUESTS=2")
+        workers = [start_worker(redis_server, site, *settings) for _ in range(3)]
+        logs = [finish(worker) for worker in workers]
+    assert {path for _, path, _ in site.log} == site.page_paths()
+    assert site.most_in_flight == 2
+    fetched = [stat(log, "downloader/response_count") for log in logs]
+    assert sum(fetched) == 48 and sum(1 for n in fetched if n) >= 2, fetched
+    assert sum(stat(log, "frontier/host_slot_waits") for log in logs) > 0
+    assert not db.exists(inflight_key("127.0.0.1"))  # every slot given back
+    assert len(done_items(db)) == 48
+
+
+def test_a_killed_workers_slots_come_back(redis_server: RedisServer) -> None:
+    """A worker killed with both of the host's slots taken gives nothing back: the next worker
+    takes them once they end (the download timeout plus a margin) and crawls every page."""
+    db = redis.Redis.from_url(redis_server.url)
+    slots = inflight_key("127.0.0.1")
+    settings = ("CONCURRENT_REQUESTS_PER_DOMAIN=2", "DOWNLOAD_TIMEOUT=2", "LEASE_SECONDS=2")
+    with FrontierSite(5, delay=1.0) as site:
+        first = start_worker(redis_server, site, *settings)
+        deadline = time.monotonic() + 60
+        while site.in_flight < 2:  # /page/1 and /page/2, both A's
+            assert first.poll() is None and time.monotonic() < deadline, "A ended too soon"
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+        assert db.zcard(slots) == 2  # left behind by A
+        log = finish(start_worker(redis_server, site, *settings))
+    assert {path for _, path, _ in site.log} == site.page_paths()
+    assert stat(log, "frontier/host_slot_waits") > 0  # B waited for A's slots to end
+    assert site.most_in_flight == 2
+    assert not db.exists(slots)
 
 
 def frontier_command(url: str, capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
