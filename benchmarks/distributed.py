@@ -31,6 +31,7 @@ import argparse
 import bisect
 import dataclasses
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -197,6 +198,7 @@ class Run:
     span: float
     per_second: int  # the most requests one host saw within a second
     in_flight: int  # the most one host answered at once
+    cpu: float = 0.0  # CPU seconds of the crawl's processes (workers, writer, Redis)
     lag: int | None = None  # the most stream entries the writer was behind
     drain: float | None = None  # seconds the writer took to catch up after the workers
 
@@ -250,9 +252,16 @@ def writer_lag(redis: Redis) -> int:
     return int(redis.xlen(STREAM_KEY))
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's children that ended, so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def distributed(site: Site, polite: Politeness, workers: int, folder: Path) -> Run:
     """One round with ``workers`` workers and a store writer, on a fresh Redis."""
     site.reset()
+    cpu = children_cpu()
     store = folder / f"workers-{workers}.db"
     server = RedisServer(folder / f"redis-{workers}")
     server.start()
@@ -293,18 +302,21 @@ def distributed(site: Site, polite: Politeness, workers: int, folder: Path) -> R
         server.stop()
     return Run(
         f"{workers} worker(s), Redis", workers, stored_articles(store), site.span(),
-        site.most_per_second(), max(site.most_in_flight.values()), most_lag, drain,
+        site.most_per_second(), max(site.most_in_flight.values()), children_cpu() - cpu,
+        most_lag, drain,
     )  # fmt: skip
 
 
 def local(site: Site, polite: Politeness, folder: Path) -> Run:
     """One crawl of one process: no Redis, the store's writer over a pipe."""
     site.reset()
+    cpu = children_cpu()
     store = folder / "local.db"
     log = folder / "local.log"
     ended(scrapy([*crawl_settings(site, polite), "-s", f"STORE_PATH={store}"], log), log, "crawl")
     return Run("1 process, local pipe", 1, stored_articles(store), site.span(),
-               site.most_per_second(), max(site.most_in_flight.values()))  # fmt: skip
+               site.most_per_second(), max(site.most_in_flight.values()),
+               children_cpu() - cpu)  # fmt: skip
 
 
 def table(runs: list[Run], polite: Politeness, site: Site, articles: int) -> Iterator[str]:
@@ -313,9 +325,9 @@ def table(runs: list[Run], polite: Politeness, site: Site, articles: int) -> Ite
     yield (
         f"| crawl | articles/s | speed-up | max req/s at a host (limit {1 / polite.delay:g}) "
         f"| max in flight at a host (limit {polite.per_host}) | writer lag: most entries, "
-        "catch-up |"
+        "catch-up | CPU ms / article, start-ups included |"
     )
-    yield "|---|---:|---:|---:|---:|---|"
+    yield "|---|---:|---:|---:|---:|---|---:|"
     for run in runs:
         speed = f"{run.rate / one.rate:.2f} ×" if one and run.lag is not None else ""
         lag = (
@@ -326,7 +338,7 @@ def table(runs: list[Run], polite: Politeness, site: Site, articles: int) -> Ite
         short = "" if run.articles == articles else f" (only {run.articles} of {articles})"
         yield (
             f"| {run.label}{short} | {run.rate:.1f} | {speed} | {run.per_second} | "
-            f"{run.in_flight} | {lag} |"
+            f"{run.in_flight} | {lag} | {1000 * run.cpu / max(run.articles, 1):.0f} |"
         )
     base = next((r for r in runs if r.lag is None), None)
     if one and base:
