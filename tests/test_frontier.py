@@ -24,7 +24,7 @@ from scrapy.settings import Settings
 from crawler.fixtures import FixturesAddon
 from crawler.frontier import HANDLER, QUEUE_CLASS, FrontierAddon
 from crawler.frontier.lease import LeaseMiddleware
-from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE
+from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE, TAKE_SLOT
 from crawler.frontier.worker import FrontierWorker
 from domain.frontier import (
     STREAM_GROUP,
@@ -259,6 +259,10 @@ def test_frontier_command_shows_queues_leases_stream_workers(
     for n in range(4):
         db.xadd(STREAM_KEY, {"n": n})
     share(keys=[host_key("a.example")], args=["pause", 30_000, 60_000])
+    take_slot = db.register_script(TAKE_SLOT)
+    assert take_slot(keys=[inflight_key("b.example")], args=[2, "w1:1", 60_000]) == 1
+    assert take_slot(keys=[inflight_key("b.example")], args=[2, "w2:1", 60_000]) == 1
+    assert take_slot(keys=[inflight_key("b.example")], args=[2, "w2:2", 60_000]) == 0  # full
     status, out, err = frontier_command(redis_server.url, capfd)
     assert (status, err) == (0, "")
     lines = out.splitlines()
@@ -274,6 +278,7 @@ def test_frontier_command_shows_queues_leases_stream_workers(
     )
     (paused,) = [line for line in lines if line.startswith("host a.example: paused ")]
     assert 0 < float(paused.split()[3]) <= 30  # seconds of the 30 s pause still to go
+    assert "host b.example: 2 request(s) in flight" in lines
 
 
 def test_frontier_command_unreachable_redis(capfd: pytest.CaptureFixture[str]) -> None:
