@@ -234,6 +234,22 @@ def test_a_killed_workers_slots_come_back(redis_server: RedisServer) -> None:
     assert not db.exists(slots)
 
 
+def test_hosts_take_turns_among_requests_of_one_priority(redis_server: RedisServer) -> None:
+    """Four requests of a.example queued before two of b.example, all of one priority, and a
+    request of a higher priority: the higher one first, then the hosts in turn (not every
+    a.example request first, as their URLs would sort), each host's own in order."""
+    db = redis.Redis.from_url(redis_server.url)
+    keys = [KEYS[role] for role in LEASE_KEY_ROLES]
+    push, pop = db.register_script(PUSH), db.register_script(POP)
+    queued = [("a1", "a.example"), ("a2", "a.example"), ("a3", "a.example"),
+              ("a4", "a.example"), ("b1", "b.example"), ("b2", "b.example")]  # fmt: skip
+    for request, host in queued:
+        push(keys=keys, args=[request, 0, host, ""])
+    push(keys=keys, args=["urgent", -1, "a.example", ""])
+    order = [pop(keys=keys, args=["w1", 60_000])[1].decode() for _ in range(7)]
+    assert order == ["urgent", "a1", "b1", "a2", "b2", "a3", "a4"]
+
+
 def frontier_command(url: str, capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``python -m store frontier URL``, in this process: status, stdout, stderr."""
     status = store_main(["frontier", url])
