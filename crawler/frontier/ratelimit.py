@@ -72,7 +72,8 @@ SLOT_MARGIN = 5.0  # seconds a slot outlives its download's timeout (a busy reac
 
 
 class SharedPoliteDownloadHandler(PoliteDownloadHandler):
-    """The project's polite HTTP/1.1 handler whose per-host pace is shared in Redis."""
+    """The project's polite HTTP/1.1 handler whose per-host pace and in-flight cap are shared
+    in Redis."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
