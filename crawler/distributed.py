@@ -24,6 +24,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy_redis.dupefilter import RFPDupeFilter as RedisRFPDupeFilter
 from scrapy_redis.spiders import RedisMixin
+from twisted.internet.task import LoopingCall
 
 from crawler.fetching import META_KIND
 from crawler.frontier import FrontierAddon as LeasedFrontier
@@ -43,6 +44,7 @@ DUPEFILTER = "crawler.distributed.RedisRedirectAwareDupeFilter"
 STATS = "crawler.distributed.FrontierStats"
 STATS_FLUSH = 1.0  # seconds between the counters' flushes into the round's hash
 IDLE_CLOSE = 10  # MAX_IDLE_TIME_BEFORE_CLOSE of a worker, unless set
+QUEUE_POLL = 0.5  # seconds between a worker's looks at the shared queue when it has room
 STAT_SEEDS = "wire/frontier/seeds"
 STAT_BAD_SEEDS = "wire/frontier/bad_seeds"
 
@@ -174,6 +176,7 @@ class FrontierSpider(RedisMixin):
     """
 
     last_active: float = 0.0
+    queue_poll: LoopingCall
 
     def setup_frontier(self, crawler: Crawler) -> None:
         """Connect to the frontier (only with ``FRONTIER_URL``)."""
@@ -181,6 +184,29 @@ class FrontierSpider(RedisMixin):
         self.last_active = time.monotonic()
         self.queue_key = crawler.settings.get("SCHEDULER_QUEUE_KEY") % {"spider": self.name}
         crawler.signals.connect(self.active, signal=signals.response_received)
+        self.queue_poll = LoopingCall(self.look_at_queue)
+        self.queue_poll.start(QUEUE_POLL, now=False)
+        crawler.signals.connect(self.stop_looking, signal=signals.spider_closed)
+
+    def look_at_queue(self) -> None:
+        """A worker with room for more requests asks the shared queue for them now.
+
+        Scrapy asks its scheduler when something happens in the crawl (a response, an item)
+        and otherwise at its engine's heartbeat, every 5 s: a worker with nothing in flight
+        would take the requests another worker queued up to 5 s late (a worker started
+        with the crawl waits that long for the section page's articles). Scrapy has no
+        public call for "look at the scheduler now"; this schedules the engine's own next
+        step (``_slot.nextcall``, private, as scrapy-redis's idle handling relies on the
+        heartbeat) twice a second.
+        """
+        engine = self.crawler.engine
+        slot = getattr(engine, "_slot", None)
+        if engine is not None and slot is not None and not engine.downloader.needs_backout():
+            slot.nextcall.schedule()
+
+    def stop_looking(self) -> None:
+        if self.queue_poll.running:
+            self.queue_poll.stop()
 
     def active(self) -> None:
         """A response came: the worker is not idle."""

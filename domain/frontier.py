@@ -25,6 +25,8 @@ key                            type         what it holds
 ``frontier:host:HOST``         hash         a host's shared pace: ``next`` (when the next
                                             request may start), ``floor`` (its Crawl-delay),
                                             ``pause`` (its Retry-After), all milliseconds
+``frontier:inflight:HOST``     sorted set   the host's requests in flight, all workers:
+                                            slot token -> deadline (Redis time, ms)
 =============================  ===========  ==================================================
 """
 
@@ -46,6 +48,7 @@ STREAM_GROUP = "writer"
 
 WORKER_PREFIX = "frontier:worker:"
 HOST_PREFIX = "frontier:host:"
+INFLIGHT_PREFIX = "frontier:inflight:"
 WORKER_TTL = 60  # seconds: a worker not heard from for this long is no longer listed
 
 # The request.meta key that carries the id of the lease a worker holds on the request.
@@ -78,6 +81,11 @@ def worker_key(worker: str) -> str:
 def host_key(host: str) -> str:
     """The shared pace of requests to ``host``."""
     return f"{HOST_PREFIX}{host.lower()}"
+
+
+def inflight_key(host: str) -> str:
+    """The requests to ``host`` in flight now, from every worker (its shared in-flight cap)."""
+    return f"{INFLIGHT_PREFIX}{host.lower()}"
 
 
 def is_queue_key(key: str) -> bool:

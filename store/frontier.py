@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from domain.frontier import (
     HOST_PREFIX,
+    INFLIGHT_PREFIX,
     STREAM_GROUP,
     STREAM_KEY,
     WORKER_PREFIX,
@@ -143,6 +144,10 @@ def read_state(client: redis.Redis) -> FrontierState:
             shown["next_in"] = (pace["next"] - now) / 1000
         if shown:
             hosts[key.removeprefix(HOST_PREFIX)] = shown
+    for key in sorted(text(k) for k in client.scan_iter(match=f"{INFLIGHT_PREFIX}*", count=1000)):
+        in_flight = int(client.zcount(key, now, "+inf"))  # slots not past their deadline
+        if in_flight:
+            hosts.setdefault(key.removeprefix(INFLIGHT_PREFIX), {})["in_flight"] = in_flight
     return FrontierState(queues, stream_state(client), workers, hosts)
 
 
@@ -204,5 +209,7 @@ def format_state(state: FrontierState, url: str) -> list[str]:
             parts.append(f"Crawl-delay {pace['crawl_delay']:g} s")
         if "next_in" in pace:
             parts.append(f"next request in {pace['next_in']:.1f} s")
+        if "in_flight" in pace:
+            parts.append(f"{pace['in_flight']:.0f} request(s) in flight")
         lines.append(f"host {host}: {', '.join(parts)}")
     return lines

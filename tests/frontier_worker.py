@@ -8,7 +8,8 @@ held in Redis while the item pipeline had it (pushed to the Redis list ``test:do
 killed worker cannot lose); a download failure's errback makes an item too.
 
 :class:`FrontierSite` is the site: a threaded HTTP server in the test's process that records
-every request it receives (path and time) and misbehaves on the paths it is told to.
+every request it receives (path and time) and the most it answered at once, and misbehaves on
+the paths it is told to.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ class FrontierSite:
         self.robots = robots
         self.retry_after = retry_after
         self.log: list[tuple[float, str, Any]] = []  # (arrival time, path, answer)
+        self.in_flight = 0  # requests being answered now
+        self.most_in_flight = 0  # the most ever answered at once
         self.lock = threading.Lock()
         site = self
 
@@ -169,6 +172,16 @@ class FrontierSite:
         return {f"/page/{n}" for n in range(self.pages)}
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self.respond(handler)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def respond(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
         with self.lock:
             seen = sum(1 for _, p, _ in self.log if p == path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import fallback, pages, run, store_size
+from benchmarks import distributed, fallback, pages, run, store_size
 from benchmarks.generate import (
     DEFAULT_SEED,
     SECTION_URL,
@@ -141,3 +141,21 @@ def test_the_page_benchmark_builds_a_store_and_every_page_answers(tmp_path: Path
         templates, [40], [{t: timed[pages.fill(t, values)] for t in templates}]
     )
     assert "/wire/crawl_log" in table
+
+
+def test_the_distributed_benchmark_runs_at_tiny_n(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One worker, a Redis, the store writer, on 6 articles over 2 hosts: every article
+    stored, no host over its limits (the rates are printed, never asserted)."""
+    if distributed.REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    args = ["--articles", "6", "--hosts", "2", "--workers", "1", "--no-local",
+            "--keep", str(tmp_path)]  # fmt: skip
+    assert distributed.main(args) == 0
+    out = capsys.readouterr().out
+    assert "cores, load average" in out
+    (row,) = [line for line in out.splitlines() if line.startswith("| 1 worker(s), Redis")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert "only" not in cells[0]  # every article stored
+    assert int(cells[3]) <= 10 and int(cells[4]) <= 2  # DOWNLOAD_DELAY 0.1, 2 per host

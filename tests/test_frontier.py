@@ -1,6 +1,6 @@
 """The shared frontier (crawler/frontier/) against a real Redis and real worker processes:
-leases that outlive a killed worker, one polite pace per host for all workers, and
-``python -m store frontier``."""
+leases that outlive a killed worker, one polite pace and one cap of requests in flight per
+host for all workers, and ``python -m store frontier``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -23,13 +24,14 @@ from scrapy.settings import Settings
 from crawler.fixtures import FixturesAddon
 from crawler.frontier import HANDLER, QUEUE_CLASS, FrontierAddon
 from crawler.frontier.lease import LeaseMiddleware
-from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE
+from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RAISE, TAKE_SLOT
 from crawler.frontier.worker import FrontierWorker
 from domain.frontier import (
     STREAM_GROUP,
     STREAM_KEY,
     heartbeat,
     host_key,
+    inflight_key,
     lease_keys,
     queue_key,
     worker_key,
@@ -178,6 +180,76 @@ def test_workers_keep_one_pace_per_host(redis_server: RedisServer) -> None:
     assert len(done_items(db)) == 12
 
 
+def stat(log: str, name: str) -> int:
+    """A counter of the stats a worker logged at its end (0 when it has none)."""
+    found = re.search(rf"'{re.escape(name)}': (\d+)", log)
+    return int(found.group(1)) if found else 0
+
+
+def test_workers_share_one_cap_of_requests_in_flight_per_host(
+    redis_server: RedisServer,
+) -> None:
+    """Three workers, each allowed 2 requests in flight to a host, against one slow host: the
+    host never has more than 2 at once from all of them, it had 2 (the cap is what held
+    them), more than one worker fetched, and they waited for slots. (An idle worker looks at
+    the queue every 5 s, Scrapy's heartbeat: the crawl lasts long enough for all to join.)"""
+    db = redis.Redis.from_url(redis_server.url)
+    with FrontierSite(48, delay=0.4) as site:
+        settings = ("CONCURRENT_REQUESTS_PER_DOMAIN=2", "CONCURRENT_REQUESTS=2")
+        workers = [start_worker(redis_server, site, *settings) for _ in range(3)]
+        logs = [finish(worker) for worker in workers]
+    assert {path for _, path, _ in site.log} == site.page_paths()
+    assert site.most_in_flight == 2
+    fetched = [stat(log, "downloader/response_count") for log in logs]
+    assert sum(fetched) == 48 and sum(1 for n in fetched if n) >= 2, fetched
+    assert sum(stat(log, "frontier/host_slot_waits") for log in logs) > 0
+    assert not db.exists(inflight_key("127.0.0.1"))  # every slot given back
+    assert len(done_items(db)) == 48
+
+
+def test_a_killed_workers_slots_come_back(redis_server: RedisServer) -> None:
+    """A worker killed with both of the host's slots taken gives nothing back: the next worker
+    sends nothing to the host before they end (the download timeout plus a margin), then
+    crawls every page."""
+    db = redis.Redis.from_url(redis_server.url)
+    slots = inflight_key("127.0.0.1")
+    settings = ("CONCURRENT_REQUESTS_PER_DOMAIN=2", "DOWNLOAD_TIMEOUT=2", "LEASE_SECONDS=2")
+    with FrontierSite(5, delay=1.0) as site:
+        first = start_worker(redis_server, site, *settings)
+        deadline = time.monotonic() + 60
+        while site.in_flight < 2:  # /page/1 and /page/2, both A's
+            assert first.poll() is None and time.monotonic() < deadline, "A ended too soon"
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+        killed_at = time.time()
+        left = db.zrange(slots, 0, -1, withscores=True)  # token -> deadline, Redis's clock (ms)
+        assert len(left) == 2
+        slots_end = max(score for _, score in left) / 1000  # the same clock as time.time()
+        finish(start_worker(redis_server, site, *settings))
+    assert {path for _, path, _ in site.log} == site.page_paths()
+    after_kill = [at for at, _, _ in site.log if at > killed_at]
+    assert after_kill and min(after_kill) >= slots_end - 0.05, (min(after_kill), slots_end)
+    assert site.most_in_flight == 2
+    assert not db.exists(slots)
+
+
+def test_hosts_take_turns_among_requests_of_one_priority(redis_server: RedisServer) -> None:
+    """Four requests of a.example queued before two of b.example, all of one priority, and a
+    request of a higher priority: the higher one first, then the hosts in turn (not every
+    a.example request first, as their URLs would sort), each host's own in order."""
+    db = redis.Redis.from_url(redis_server.url)
+    keys = [KEYS[role] for role in LEASE_KEY_ROLES]
+    push, pop = db.register_script(PUSH), db.register_script(POP)
+    queued = [("a1", "a.example"), ("a2", "a.example"), ("a3", "a.example"),
+              ("a4", "a.example"), ("b1", "b.example"), ("b2", "b.example")]  # fmt: skip
+    for request, host in queued:
+        push(keys=keys, args=[request, 0, host, ""])
+    push(keys=keys, args=["urgent", -1, "a.example", ""])
+    order = [pop(keys=keys, args=["w1", 60_000])[1].decode() for _ in range(7)]
+    assert order == ["urgent", "a1", "b1", "a2", "b2", "a3", "a4"]
+
+
 def frontier_command(url: str, capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """``python -m store frontier URL``, in this process: status, stdout, stderr."""
     status = store_main(["frontier", url])
@@ -203,6 +275,10 @@ def test_frontier_command_shows_queues_leases_stream_workers(
     for n in range(4):
         db.xadd(STREAM_KEY, {"n": n})
     share(keys=[host_key("a.example")], args=["pause", 30_000, 60_000])
+    take_slot = db.register_script(TAKE_SLOT)
+    assert take_slot(keys=[inflight_key("b.example")], args=[2, "w1:1", 60_000]) == 1
+    assert take_slot(keys=[inflight_key("b.example")], args=[2, "w2:1", 60_000]) == 1
+    assert take_slot(keys=[inflight_key("b.example")], args=[2, "w2:2", 60_000]) == 0  # full
     status, out, err = frontier_command(redis_server.url, capfd)
     assert (status, err) == (0, "")
     lines = out.splitlines()
@@ -218,6 +294,7 @@ def test_frontier_command_shows_queues_leases_stream_workers(
     )
     (paused,) = [line for line in lines if line.startswith("host a.example: paused ")]
     assert 0 < float(paused.split()[3]) <= 30  # seconds of the 30 s pause still to go
+    assert "host b.example: 2 request(s) in flight" in lines
 
 
 def test_frontier_command_unreachable_redis(capfd: pytest.CaptureFixture[str]) -> None:

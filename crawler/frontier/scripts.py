@@ -46,12 +46,23 @@ local function requeue_expired(now)
 end
 """
 
-# ARGV: request, score, host, lease id to release ('' for none). The request enters the
-# queue and the lease it came from (a retry, a redirect) ends, in one step.
+# ARGV: request, score (-priority), host, lease id to release ('' for none). The request
+# enters the queue and the lease it came from (a retry, a redirect) ends, in one step.
+# Among requests of one priority, hosts take turns: the score gets a fraction in [0.5, 1)
+# that grows with how many of the host's requests are queued already (the k-th queued
+# request of every host comes before the (k+1)-th of any), never reaching the next
+# priority's scores. scrapy-redis orders equal scores by the encoded request, its URL first:
+# every request of one host would come before any of the next, and the workers would all
+# wait on that host's shared pace and in-flight cap while the other hosts sat idle.
 PUSH = (
     _LEASE_COMMON
     + """
-enqueue(ARGV[1], tonumber(ARGV[2]), ARGV[3])
+local score = tonumber(ARGV[2])
+if ARGV[3] ~= '' then
+    local queued = tonumber(redis.call('HGET', hosts, ARGV[3]) or '0')
+    score = score + 1 - 1 / (queued + 2)
+end
+enqueue(ARGV[1], score, ARGV[3])
 if ARGV[4] ~= '' then drop_lease(ARGV[4]) end
 return 1
 """
@@ -171,4 +182,34 @@ redis.call('HSET', key, 'sent', now)
 if (tonumber(state[4]) or 0) < now + delay then redis.call('HSET', key, 'next', now + delay) end
 redis.call('PEXPIRE', key, delay + tonumber(ARGV[2]))
 return {0, 0}
+"""
+
+# The shared in-flight cap of one host: a sorted set of slot tokens scored by their deadline
+# (Redis time, ms). KEYS: the host's in-flight key. ARGV: the cap (this worker's
+# CONCURRENT_REQUESTS_PER_DOMAIN, its downloader slot's concurrency), the token, how long the
+# slot is held without word (ms). Slots past their deadline (a killed worker's) are dropped
+# first; returns 1 when the token took a slot, 0 when the host has ``cap`` requests in flight.
+TAKE_SLOT = """
+local key = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hold = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if redis.call('ZCARD', key) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', key, now + hold, ARGV[2])
+if redis.call('PTTL', key) < hold then redis.call('PEXPIRE', key, hold) end
+return 1
+"""
+
+# KEYS: the host's in-flight key. ARGV: the token, the new hold (ms). A slot still held gets
+# a new deadline (1); a slot that expired meanwhile is not taken again (0).
+RENEW_SLOT = """
+local key = KEYS[1]
+if not redis.call('ZSCORE', key, ARGV[1]) then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local hold = tonumber(ARGV[2])
+redis.call('ZADD', key, now + hold, ARGV[1])
+if redis.call('PTTL', key) < hold then redis.call('PEXPIRE', key, hold) end
+return 1
 """
