@@ -46,14 +46,24 @@ local function requeue_expired(now)
 end
 """
 
-# ARGV: request, score, host, lease id to release ('' for none). The request enters the
-# queue and the lease it came from (a retry, a redirect) ends, in one step.
+# KEYS: the lease keys, then the duplicate filter's set. ARGV: request, score, host, lease
+# id to release ('' for none), the request's fingerprint ('' for a request not filtered).
+# The fingerprint is recorded, the request enters the queue and the lease it came from (a
+# retry, a redirect) ends, in one step: a worker that dies before it never leaves a
+# fingerprint seen without its request queued, and a push retried after a lost reply (or
+# raced by another worker) finds the fingerprint and queues nothing more. Returns 1 if the
+# request was queued, 0 if its fingerprint was already seen.
 PUSH = (
     _LEASE_COMMON
     + """
-enqueue(ARGV[1], tonumber(ARGV[2]), ARGV[3])
+local queued, fingerprint = 1, ARGV[5] or ''
+if fingerprint ~= '' and redis.call('SADD', KEYS[8], fingerprint) == 0 then
+    queued = 0
+else
+    enqueue(ARGV[1], tonumber(ARGV[2]), ARGV[3])
+end
 if ARGV[4] ~= '' then drop_lease(ARGV[4]) end
-return 1
+return queued
 """
 )
 
