@@ -48,18 +48,13 @@ from weakref import WeakKeyDictionary
 from scrapy import Request
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import arg_to_iter
+from scrapy_redis import defaults
 from scrapy_redis.queue import PriorityQueue
 from twisted.python.failure import Failure
 
 from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RELEASE, RENEW, REQUEUE
 from crawler.settings import LEASE_SECONDS
-from domain.frontier import (
-    DUPEFILTER_KEY,
-    FINGERPRINT_META,
-    LEASE_META,
-    lease_keys,
-    worker_name,
-)
+from domain.frontier import FINGERPRINT_META, LEASE_META, lease_keys, worker_name
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -241,7 +236,10 @@ class LeasedPriorityQueue(PriorityQueue):
         self.key_list = [self.keys[role] for role in LEASE_KEY_ROLES]
         self.book = LeaseBook.of(spider.crawler)
         self.book.queue = self
-        dupefilter = spider.crawler.settings.get("SCHEDULER_DUPEFILTER_KEY") or DUPEFILTER_KEY
+        # the set the scheduler's duplicate filter reads (scrapy-redis's default key unless set)
+        dupefilter = spider.crawler.settings.get(
+            "SCHEDULER_DUPEFILTER_KEY", defaults.SCHEDULER_DUPEFILTER_KEY
+        )
         self.dupefilter_key = dupefilter % {"spider": spider.name}
         self._push = server.register_script(PUSH)
         self._pop = server.register_script(POP)
