@@ -171,6 +171,16 @@ def _redis_url(settings: BaseSettings, name: str) -> str | None:
     return redis_url_problem(value) if value else None
 
 
+def _name(settings: BaseSettings, name: str) -> str | None:
+    value = settings.get(name)
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if len(text) > 100 or not text.isprintable() or any(c.isspace() for c in text):
+        return "must be printable, without spaces, at most 100 characters"
+    return None
+
+
 def _contact(settings: BaseSettings, name: str) -> str | None:
     """A live crawl needs a real contact; a replay asks no one and needs none."""
     return contact_usage_error(settings)
@@ -193,6 +203,7 @@ KIND_CHECKS: dict[str, Check] = {
     "contact": _contact,
     "count": _count,
     "redis url": _redis_url,
+    "name": _name,
 }
 
 

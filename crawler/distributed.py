@@ -3,11 +3,11 @@
 With ``FRONTIER_URL`` set, :class:`FrontierAddon` puts the crawl on scrapy-redis: its
 ``Scheduler`` keeps the request queue in that Redis and its duplicate filter the fingerprints
 (:class:`RedisRedirectAwareDupeFilter`, the project's fingerprints and redirect rule), so any
-number of workers share one frontier. The queue class is scrapy-redis's
-``SCHEDULER_QUEUE_CLASS`` (its priority queue unless set). The worker's store calls go to a
-Redis Stream (:mod:`store.stream`, by ``pipelines.storage``) and it opens no SQLite file: its
-seeds come from ``python -m store schedule`` (:class:`FrontierSpider`), its coverage check is
-left to ``python -m store health`` (``crawler.health`` is off).
+number of workers share one frontier. The queue (``SCHEDULER_QUEUE_CLASS``) is the leased
+queue of :mod:`crawler.frontier`. The worker's store calls go to a Redis Stream
+(:mod:`store.stream`, by ``pipelines.storage``) and it opens no SQLite file: its seeds come
+from ``python -m store schedule`` (:class:`FrontierSpider`), its coverage check is left to
+``python -m store health`` (``crawler.health`` is off).
 
 Without ``FRONTIER_URL`` nothing here is used: the crawl runs in one process, as before.
 """
@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.misc import load_object
 from scrapy_redis.dupefilter import RFPDupeFilter as RedisRFPDupeFilter
 from scrapy_redis.spiders import RedisMixin
 from twisted.internet.task import LoopingCall
 
 from crawler.fetching import META_KIND
 from crawler.frontier import FrontierAddon as LeasedFrontier
-from domain.frontier import DUPEFILTER_KEY, QUEUE_KEY, SEEDS_KEY, STATS_KEY
+from domain.frontier import DUPEFILTER_KEY, FINGERPRINT_META, QUEUE_KEY, SEEDS_KEY, STATS_KEY
 from store.seeds import Seed, decode_seed
 from store.stream import retrying
 
@@ -146,12 +147,17 @@ class RedisRedirectAwareDupeFilter(RedisRFPDupeFilter):
     its link carries) and its redirect rule (``crawler.history.RedirectAwareDupeFilter``)."""
 
     fingerprinter: Any = None
+    recorded_by_queue = False  # the leased queue records the fingerprints (request_seen)
 
     @classmethod
     def from_spider(cls, spider: Any) -> RedisRedirectAwareDupeFilter:
         """Built by the scheduler for the spider (keyed by its name)."""
+        from crawler.frontier.lease import LeasedPriorityQueue
+
         dupefilter: RedisRedirectAwareDupeFilter = super().from_spider(spider)
         dupefilter.fingerprinter = spider.crawler.request_fingerprinter
+        queue = load_object(spider.crawler.settings.get("SCHEDULER_QUEUE_CLASS"))
+        dupefilter.recorded_by_queue = issubclass(queue, LeasedPriorityQueue)
         return dupefilter
 
     def request_fingerprint(self, request: Request) -> str:
@@ -159,10 +165,25 @@ class RedisRedirectAwareDupeFilter(RedisRFPDupeFilter):
         return str(self.fingerprinter.fingerprint(request).hex())
 
     def request_seen(self, request: Request) -> bool:
-        """False for a redirected article request; otherwise whether any worker saw it."""
+        """False for a redirected article request; otherwise whether any worker saw it.
+
+        Only reads the set: the fingerprint of a request not seen goes with it in its meta
+        to the leased queue's push (:data:`domain.frontier.FINGERPRINT_META`), which records
+        it as it queues the request, in one Lua script. scrapy-redis's filter adds the
+        fingerprint here and the scheduler pushes the request after, in another command: a
+        worker killed between the two, or a Redis restart that loses the reply of the add
+        (retried, it answers "seen"), left a request seen by every worker and queued by none.
+        With another queue class than the leased one, scrapy-redis's way.
+        """
         if request.meta.get("redirect_urls") and request.meta.get(META_KIND) == "article":
             return False
-        return bool(super().request_seen(request))
+        if not self.recorded_by_queue:
+            return bool(super().request_seen(request))
+        fingerprint = self.request_fingerprint(request)
+        if self.server.sismember(self.key, fingerprint):
+            return True
+        request.meta[FINGERPRINT_META] = fingerprint
+        return False
 
 
 class FrontierSpider(RedisMixin):

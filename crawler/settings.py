@@ -35,6 +35,7 @@ DISCOVERY_SOURCES = "rss,sitemap,archive"  # read by crawler.discovery.base.Disc
 DISCOVERY_BATCH = 1000  # read by crawler.discovery.base.DiscoverySpider
 FRONTIER_URL: str | None = None  # read by crawler.distributed.FrontierAddon
 LEASE_SECONDS = 120.0  # read by crawler.frontier.lease.LeaseBook
+WORKER_NAME: str | None = None  # read by domain.frontier.worker_name (None: HOST:PID)
 
 PROJECT_SETTINGS: dict[str, str] = {
     "STORE_PATH": (
@@ -129,6 +130,12 @@ PROJECT_SETTINGS: dict[str, str] = {
         "this (at most every 10 s), so it is how long the requests of a worker that died wait "
         "before another worker takes them (see *Distributed crawl: leases, pace, frontier*)"
     ),
+    "WORKER_NAME": (
+        "the name of this crawl process, kept in its crawl record (`crawls.worker`, shown by "
+        "the `crawl_log` query and the reader's provenance) and, in a distributed crawl, on "
+        "its leases and heartbeat (`python -m store frontier`); printable, no spaces, at most "
+        "100 characters; give each running worker its own; none: `HOST:PID` of the process"
+    ),
 }
 
 # The kind of value each project setting takes: crawler.config checks every one of them,
@@ -155,6 +162,7 @@ PROJECT_SETTING_KINDS: dict[str, str] = {
     "FRONTIER_URL": "redis url",
     "HEALTH_WINDOW": "count",
     "LEASE_SECONDS": "timeout",
+    "WORKER_NAME": "name",
 }
 
 # Politeness: robots.txt, an honest User-Agent, throttling, few parallel requests.

@@ -33,6 +33,8 @@ key                            type         what it holds
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 # A spider's scrapy-redis keys (SCHEDULER_QUEUE_KEY, SCHEDULER_DUPEFILTER_KEY,
 # REDIS_START_URLS_KEY) and the round's counters, summed over its workers.
@@ -53,6 +55,15 @@ WORKER_TTL = 60  # seconds: a worker not heard from for this long is no longer l
 
 # The request.meta key that carries the id of the lease a worker holds on the request.
 LEASE_META = "frontier_lease"
+# The request.meta key that carries a request's fingerprint from the shared duplicate filter,
+# which only reads the set, to the queue's push, which records it with the request queued.
+FINGERPRINT_META = "frontier_fingerprint"
+
+
+def worker_name(configured: str | None = None) -> str:
+    """The name of this crawl process (``WORKER_NAME``), else ``HOST:PID``: the worker of its
+    heartbeat and leases in Redis, and of its crawl record in the store."""
+    return configured or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def queue_key(spider: str) -> str:

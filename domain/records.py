@@ -136,6 +136,7 @@ class CrawlRecord:
     started_at: str
     software: dict[str, str]  # package name -> version
     settings: dict[str, Any] = field(default_factory=dict)  # the settings that shape the run
+    worker: str | None = None  # the process that ran it (domain.frontier.worker_name)
 
 
 @dataclass

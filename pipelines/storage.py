@@ -27,6 +27,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.run import crawl_id
+from domain.frontier import worker_name
 from domain.records import CrawlRecord
 from domain.times import utc_now
 from store import SaveResult, StoreError, format_summary
@@ -126,6 +127,7 @@ class StoragePipeline:
             started_at=utc_now(),
             software=software_versions(),
             settings=settings,
+            worker=worker_name(self.crawler.settings.get("WORKER_NAME")),
         )
         try:
             if self.frontier:  # a worker: the store is the writer's, behind the stream

@@ -93,10 +93,11 @@ def crawl(store: Path, *extra: str) -> subprocess.Popen[bytes]:
     )
 
 
-def crawl_to_end(store: Path) -> float:
-    """Run a replay crawl into ``store`` to its end; return how long it took."""
+def crawl_to_end(store: Path, *extra: str) -> float:
+    """Run a replay crawl into ``store`` to its end (``extra``: more ``NAME=VALUE`` settings);
+    return how long it took."""
     started = time.monotonic()
-    process = crawl(store)
+    process = crawl(store, *extra)
     _, stderr = process.communicate(timeout=300)
     if process.returncode != 0:
         raise SystemExit(f"the crawl failed:\n{stderr.decode(errors='replace')[-2000:]}")

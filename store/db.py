@@ -172,6 +172,7 @@ class Store:
                     "arguments": to_json(crawl.arguments),
                     "settings": to_json(crawl.settings),
                     "software": to_json(crawl.software),
+                    "worker": crawl.worker,
                 },
             )
         directory = crawl.settings.get("WARC_DIR")

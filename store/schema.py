@@ -342,6 +342,15 @@ def _migration_13(db: Database) -> None:
     _create_tables(db, TABLES_13)
 
 
+def _migration_19(db: Database) -> None:
+    """Migration 19: ``crawls.worker``, the name of the process that ran the crawl
+    (``WORKER_NAME``, else ``HOST:PID``): in a distributed crawl each worker's fetches are
+    those of its own crawl record. Numbered 19 though it follows 16 on this branch (steps are
+    recorded by name)."""
+    if "worker" not in db.table("crawls").columns_dict:
+        db.table("crawls").add_column("worker", str)
+
+
 # MIGRATIONS[n] brings a file from schema version n to n + 1; never rename or reorder one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
@@ -355,6 +364,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_11,
     _migration_13,
     _migration_16,
+    _migration_19,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STEPS = Migrations("wirearchive")

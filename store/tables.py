@@ -36,7 +36,7 @@ TABLES_1: dict[str, TableSpec] = {
             "settings": str,
             "software": str,
             "stats": str,
-        },
+        },  # migration 19 adds worker
         pk="id",
         not_null=frozenset({"spider", "started_at", "arguments", "settings", "software"}),
     ),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -90,8 +92,10 @@ def test_summary_printed(full_crawl: tuple[Path, str]) -> None:
 
 def test_crawl_row_records_the_run(full_crawl: tuple[Path, str]) -> None:
     db = Database(full_crawl[0])
-    (crawl,) = list(db.query("select spider, finish_reason, settings from crawls"))
+    (crawl,) = list(db.query("select spider, finish_reason, settings, worker from crawls"))
     assert crawl["spider"] == "africa"
+    host, pid = crawl["worker"].rsplit(":", 1)  # no WORKER_NAME: the process's HOST:PID
+    assert host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid()
     assert crawl["finish_reason"] == "finished"
     assert json.loads(crawl["settings"])["FIXTURES_REPLAY"] == "fixtures/sputnik-africa"
 

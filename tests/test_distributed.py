@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from crawler.config import setting_problems
 from crawler.goldens import RUN_IDS, read_export_snapshot
 from domain.frontier import SEEDS_KEY, STATS_KEY
 from store import Store
+from store.metadata import YAML_DATABASE, read_yaml
 from store.protocol import (
     REQUESTS,
     BeginCrawl,
@@ -258,7 +260,8 @@ def test_two_workers_and_a_writer_killed_midway_store_what_one_process_does(
     schedule(store, url)
     assert not store.exists()  # the workers need no store, and schedule made none
     logs = [tmp_path / f"worker-{n}.log" for n in (1, 2)]
-    finished([worker(url, log) for log in logs], logs)
+    workers = [worker(url, log) for log in logs]
+    finished(workers, logs)
     assert not store.exists()
     sent = Redis.from_url(url).xlen(STREAM_KEY)
     assert sent >= 25  # each worker's begin and end, 21 fetches (robots.txt once a worker)
@@ -279,6 +282,12 @@ def test_two_workers_and_a_writer_killed_midway_store_what_one_process_does(
     with sqlite3.connect(store) as db:
         crawls = db.execute("SELECT count(*) FROM crawls WHERE finished_at IS NOT NULL")
         assert crawls.fetchone()[0] == 2  # one crawl record per worker, each ended
+        # each names its worker (no WORKER_NAME: HOST:PID), and the crawl log shows it
+        names = {f"{socket.gethostname()}:{process.pid}" for process in workers}
+        assert {row[0] for row in db.execute("SELECT worker FROM crawls")} == names
+        sql = read_yaml()["databases"][YAML_DATABASE]["queries"]["crawl_log"]["sql"]
+        shown = {row[2]: row[6] for row in db.execute(sql)}  # worker -> its fetches
+        assert set(shown) == names and sum(shown.values()) == fetch_count(store)
 
 
 def test_a_worker_rides_out_a_redis_restart(
@@ -323,6 +332,21 @@ def test_a_worker_needs_a_redis_url() -> None:
     assert problem.startswith("FRONTIER_URL=http://localhost:6379: not a redis:// URL")
     (problem,) = problems("redis://localhost:6379/zero")
     assert "the database must be a number" in problem
+
+
+def test_a_worker_name_is_one_printable_word() -> None:
+    from scrapy.settings import Settings
+
+    from crawler import settings as project
+
+    def problems(name: str) -> list[str]:
+        values = {key: getattr(project, key) for key in project.PROJECT_SETTINGS}
+        return setting_problems(Settings({**values, "CONTACT": CONTACT, "WORKER_NAME": name}))
+
+    assert problems("eu-1:worker-3") == [] and problems("") == []
+    for bad in ("two words", "tab\there", "x" * 101):
+        (problem,) = problems(bad)
+        assert problem.endswith("must be printable, without spaces, at most 100 characters")
 
 
 def test_schedule_and_crawl_share_the_default_recheck_schedule() -> None:

@@ -337,3 +337,45 @@ def test_the_addon_keeps_a_replays_handler() -> None:
     FrontierAddon().update_settings(project)
     assert project.getdict("DOWNLOAD_HANDLERS")["http"] == replaying != HANDLER
     assert project["SCHEDULER_QUEUE_CLASS"] == QUEUE_CLASS
+
+
+def test_a_fingerprint_is_recorded_only_with_its_request_queued(
+    redis_server: RedisServer,
+) -> None:
+    """The shared duplicate filter only reads; the queue's push records the fingerprint and
+    queues the request in one script. A worker that dies between the filter's answer and the
+    push leaves the request unseen (its source's lease brings it back), and a push made twice
+    (a retry after a lost reply, two workers racing) queues it once."""
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+    from scrapy_redis.scheduler import Scheduler
+
+    from crawler.distributed import DUPEFILTER
+
+    settings = {
+        "REDIS_URL": redis_server.url,
+        "SCHEDULER_QUEUE_CLASS": QUEUE_CLASS,
+        "DUPEFILTER_CLASS": DUPEFILTER,
+        "SCHEDULER_QUEUE_KEY": "test:%(spider)s:requests",
+        "SCHEDULER_DUPEFILTER_KEY": "test:%(spider)s:dupefilter",
+        "SCHEDULER_SERIALIZER": "crawler.request_json",
+    }
+    crawler = get_crawler(Spider, settings)
+    spider = Spider.from_crawler(crawler, name="fingerprints")
+    scheduler = Scheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    db = redis.Redis.from_url(redis_server.url)
+    queued = "test:fingerprints:requests"
+    url = "https://a.example/page"
+    assert not scheduler.df.request_seen(Request(url))  # the worker dies here: no push
+    assert not db.exists("test:fingerprints:dupefilter")
+    assert scheduler.enqueue_request(Request(url))
+    assert (db.zcard(queued), db.scard("test:fingerprints:dupefilter")) == (1, 1)
+    assert not scheduler.enqueue_request(Request(url))  # seen now, by every worker
+    # two workers both told "not seen" (or one push sent twice): queued once
+    one, other = Request(url + "?2"), Request(url + "?2")
+    assert not scheduler.df.request_seen(one) and not scheduler.df.request_seen(other)
+    scheduler.queue.push(one)
+    scheduler.queue.push(other)
+    assert db.zcard(queued) == 2
+    scheduler.close("finished")

@@ -17,6 +17,7 @@ FAULT_TEST_FILES = (
     "test_mutations.py",
     "test_security.py",
     "test_hostile_pages.py",
+    "test_distkill.py",
 )
 
 

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -50,12 +48,13 @@ from weakref import WeakKeyDictionary
 from scrapy import Request
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import arg_to_iter
+from scrapy_redis import defaults
 from scrapy_redis.queue import PriorityQueue
 from twisted.python.failure import Failure
 
 from crawler.frontier.scripts import LEASE_KEY_ROLES, POP, PUSH, RELEASE, RENEW, REQUEUE
 from crawler.settings import LEASE_SECONDS
-from domain.frontier import LEASE_META, lease_keys
+from domain.frontier import FINGERPRINT_META, LEASE_META, lease_keys, worker_name
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -65,11 +64,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ERRBACK_ATTR = "frontier_errback"  # the spider's own errback, on the watching wrapper
-
-
-def worker_id() -> str:
-    """This worker's name in Redis: ``HOST:PID``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def lease_of(source: Response | Failure | Request | None) -> int | None:
@@ -104,7 +98,7 @@ class LeaseBook:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.worker = worker_id()
+        self.worker = worker_name(crawler.settings.get("WORKER_NAME"))
         self.held: dict[int, Lease] = {}
         self.queue: LeasedPriorityQueue | None = None
 
@@ -242,6 +236,11 @@ class LeasedPriorityQueue(PriorityQueue):
         self.key_list = [self.keys[role] for role in LEASE_KEY_ROLES]
         self.book = LeaseBook.of(spider.crawler)
         self.book.queue = self
+        # the set the scheduler's duplicate filter reads (scrapy-redis's default key unless set)
+        dupefilter = spider.crawler.settings.get(
+            "SCHEDULER_DUPEFILTER_KEY", defaults.SCHEDULER_DUPEFILTER_KEY
+        )
+        self.dupefilter_key = dupefilter % {"spider": spider.name}
         self._push = server.register_script(PUSH)
         self._pop = server.register_script(POP)
         self._release = server.register_script(RELEASE)
@@ -256,15 +255,21 @@ class LeasedPriorityQueue(PriorityQueue):
         return int(queued) + int(leased)
 
     def push(self, request: Request) -> None:
-        """Queue ``request``; a request made again from a leased one ends that lease."""
+        """Queue ``request`` and record its fingerprint (from the duplicate filter, see
+        :class:`crawler.distributed.RedisRedirectAwareDupeFilter`) in one step; a request
+        made again from a leased one ends that lease."""
         lease = request.meta.pop(LEASE_META, None)
+        fingerprint = request.meta.pop(FINGERPRINT_META, None)
         request.errback = spider_errback(request)
         host = urlparse_cached(request).hostname or ""
-        self._push(
-            keys=self.key_list,
-            args=[self._encode_request(request), -request.priority, host, lease or ""],
-        )
+        queued = self._push(
+            keys=[*self.key_list, self.dupefilter_key],
+            args=[self._encode_request(request), -request.priority, host, lease or "",
+                  fingerprint or ""],
+        )  # fmt: skip
         self.book.forget(lease)
+        if not queued:
+            logger.debug("Another worker queued %s first", request)
 
     def pop(self, timeout: int = 0) -> Request | None:
         """Lease the first request to this worker (expired leases are queued again first)."""

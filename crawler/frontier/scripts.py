@@ -46,8 +46,13 @@ local function requeue_expired(now)
 end
 """
 
-# ARGV: request, score (-priority), host, lease id to release ('' for none). The request
-# enters the queue and the lease it came from (a retry, a redirect) ends, in one step.
+# KEYS: the lease keys, then the duplicate filter's set. ARGV: request, score (-priority),
+# host, lease id to release ('' for none), the request's fingerprint ('' for a request not
+# filtered). The fingerprint is recorded, the request enters the queue and the lease it came
+# from (a retry, a redirect) ends, in one step: a worker that dies before it never leaves a
+# fingerprint seen without its request queued, and a push retried after a lost reply (or
+# raced by another worker) finds the fingerprint and queues nothing more. Returns 1 if the
+# request was queued, 0 if its fingerprint was already seen.
 # Among requests of one priority, hosts take turns: the score gets a fraction in [0.5, 1)
 # that grows with how many of the host's requests are queued already (the k-th queued
 # request of every host comes before the (k+1)-th of any), never reaching the next
@@ -57,14 +62,19 @@ end
 PUSH = (
     _LEASE_COMMON
     + """
-local score = tonumber(ARGV[2])
-if ARGV[3] ~= '' then
-    local queued = tonumber(redis.call('HGET', hosts, ARGV[3]) or '0')
-    score = score + 1 - 1 / (queued + 2)
+local queued, fingerprint = 1, ARGV[5] or ''
+if fingerprint ~= '' and redis.call('SADD', KEYS[8], fingerprint) == 0 then
+    queued = 0
+else
+    local score = tonumber(ARGV[2])
+    if ARGV[3] ~= '' then
+        local waiting = tonumber(redis.call('HGET', hosts, ARGV[3]) or '0')
+        score = score + 1 - 1 / (waiting + 2)
+    end
+    enqueue(ARGV[1], score, ARGV[3])
 end
-enqueue(ARGV[1], score, ARGV[3])
 if ARGV[4] ~= '' then drop_lease(ARGV[4]) end
-return 1
+return queued
 """
 )
 

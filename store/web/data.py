@@ -62,15 +62,17 @@ FROM versions AS v JOIN articles AS a ON a.id = v.article_id
 LEFT JOIN version_changes AS vc ON vc.version_id = v.id
 WHERE v.article_id = :article ORDER BY v.version LIMIT :limit
 """
-# Every reading of the article's page: the fetch, what it answered, which version it showed.
+# Every reading of the article's page: the fetch, what it answered, which version it showed,
+# the worker whose crawl made it.
 SELECT_FETCHES = """
 SELECT f.id, f.crawl_id, f.kind, f.requested_url, f.final_url, f.status, f.outcome,
   f.fetched_at, f.elapsed_ms, f.body_sha256, f.redirect_status, f.encoding, f.source,
-  o.text_sha256, o.parser, o.parser_version, o.read_at, o.reparse_id, v.version,
+  o.text_sha256, o.parser, o.parser_version, o.read_at, o.reparse_id, v.version, c.worker,
   EXISTS (SELECT 1 FROM warc_records AS w WHERE w.fetch_id = f.id) AS has_warc
 FROM observations AS o
 JOIN fetches AS f ON f.id = o.fetch_id
 JOIN versions AS v ON v.id = o.version_id
+LEFT JOIN crawls AS c ON c.id = f.crawl_id
 WHERE o.article_id = :article
 ORDER BY o.observed_at DESC, o.id DESC LIMIT :limit
 """
