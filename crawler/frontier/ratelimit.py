@@ -54,10 +54,9 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.connection import get_redis_from_settings
 
-from crawler.frontier.lease import worker_id
 from crawler.frontier.scripts import ACQUIRE, RAISE, RENEW_SLOT, SEND, TAKE_SLOT
 from crawler.politeness import PoliteDownloadHandler
-from domain.frontier import host_key, inflight_key
+from domain.frontier import host_key, inflight_key, worker_name
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -83,7 +82,7 @@ class SharedPoliteDownloadHandler(PoliteDownloadHandler):
         self._send = self.server.register_script(SEND)
         self._take_slot = self.server.register_script(TAKE_SLOT)
         self._renew_slot = self.server.register_script(RENEW_SLOT)
-        self.tokens = (f"{worker_id()}:{n}" for n in itertools.count(1))
+        self.tokens = (f"{worker_name()}:{n}" for n in itertools.count(1))
         self.default_concurrency = crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         self.default_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
         self.default_delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
