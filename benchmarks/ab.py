@@ -1,17 +1,23 @@
 """Two code trees, one generated site, back to back: did a change slow the crawl?
 
-``python benchmarks/ab.py OLD_TREE [--articles N]`` crawls the synthetic site of
+``python benchmarks/ab.py OLD_TREE [--articles N] [--rounds R]`` crawls the synthetic site of
 ``benchmarks/run.py`` (made by it, in ``benchmarks/.work``) with the code of ``OLD_TREE`` (a
 ``git worktree add`` of an earlier commit) and with this tree's, and walks it with each tree's
-Scrapy ceiling spider, alternately, and prints each process's whole wall time. Both use this
-environment's packages; only the project's own code differs. The ratio a machine's speed moves
-(``benchmarks/run.py``) is compared here between two versions of the code on the same day.
+Scrapy ceiling spider, alternately (rounds in the order old, new, then new, old, …, so a
+machine that gets busier or quieter in between weighs on both alike), and prints each process's
+whole wall time and its CPU time (user + system, of the process and its children: the crawl's
+store writer counts). Both use this environment's packages; only the project's own code differs.
+
+On a shared machine the wall times move with whatever else runs; the CPU seconds move much less
+(a busy machine still adds cache misses and switches), so a change in the code shows there first.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,42 +28,68 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE_PREFIX = "site-{n}-"
 
 
-def wall(tree: Path, args: list[str], site: Path) -> float:
-    """Seconds ``scrapy ARGS`` takes with ``tree``'s code, replaying ``site``."""
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(tree: Path, args: list[str], site: Path) -> tuple[float, float]:
+    """Wall and CPU seconds ``scrapy ARGS`` takes with ``tree``'s code, replaying ``site``."""
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings", "PYTHONPATH": str(tree)}
     command = [sys.executable, "-m", "scrapy", *args, "-s", f"FIXTURES_REPLAY={site.name}"]
     command += ["-s", "LOG_LEVEL=WARNING", "-s", "STORE_SUMMARY=False"]
+    cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=site.parent, env=env, capture_output=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{tree}: scrapy {args[0]} failed:\n{done.stderr.decode()[-2000:]}")
-    return seconds
+    return seconds, children_cpu() - cpu
 
 
 def main() -> int:
-    """Run both trees' crawls and ceilings and print their wall times."""
+    """Run both trees' crawls and ceilings and print their wall and CPU times."""
     parser = argparse.ArgumentParser(prog="python benchmarks/ab.py", description=__doc__)
     parser.add_argument("old_tree", type=Path, help="a checkout of the earlier code")
     parser.add_argument("--articles", type=int, default=2000, help="the generated site's size")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each tree (median)")
     args = parser.parse_args()
     sites = sorted((ROOT / "benchmarks" / ".work").glob(SITE_PREFIX.format(n=args.articles) + "*"))
     if not sites:
         raise SystemExit(f"no generated site of {args.articles}: run benchmarks/run.py first")
     site = sites[-1]
     trees = {"old": args.old_tree.resolve(), "new": ROOT}
-    print(f"{site.name}: whole-process wall time, seconds")
-    print("| code | crawl | ceiling | ratio |")
-    print("|---|---|---|---|")
+    times: dict[str, list[tuple[float, float, float, float]]] = {label: [] for label in trees}
+    print(f"{site.name}: whole-process wall and CPU seconds (load average {os.getloadavg()})")
+    print("| round | code | crawl wall | crawl CPU | ceiling wall | ceiling CPU | ratio |")
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as scratch:
+        for number in range(args.rounds):
+            order = list(trees) if number % 2 == 0 else list(reversed(trees))
+            for label in order:
+                tree = trees[label]
+                store = Path(scratch) / f"{label}-{number}.db"
+                crawl = run(tree, ["crawl", "africa", "-s", f"STORE_PATH={store}"], site)
+                ceiling_spider = tree / "benchmarks" / "ceiling_spider.py"
+                ceiling = run(
+                    tree, ["runspider", str(ceiling_spider), "-s", "ITEM_PIPELINES={}"], site
+                )
+                times[label].append((*crawl, *ceiling))
+                print(
+                    f"| {number + 1} | {label} | {crawl[0]:.1f} | {crawl[1]:.1f} | "
+                    f"{ceiling[0]:.1f} | {ceiling[1]:.1f} | {ceiling[0] / crawl[0]:.2f} |",
+                    flush=True,
+                )
         for label, tree in trees.items():
-            store = Path(scratch) / f"{label}.db"
-            crawl = wall(tree, ["crawl", "africa", "-s", f"STORE_PATH={store}"], site)
-            ceiling_spider = tree / "benchmarks" / "ceiling_spider.py"
-            ceiling = wall(
-                tree, ["runspider", str(ceiling_spider), "-s", "ITEM_PIPELINES={}"], site
+            crawl_wall, crawl_cpu, ceiling_wall, ceiling_cpu = (
+                statistics.median(column) for column in zip(*times[label], strict=True)
             )
-            print(f"| {label} ({tree}) | {crawl:.1f} | {ceiling:.1f} | {ceiling / crawl:.2f} |")
+            print(
+                f"| median | {label} ({tree}) | {crawl_wall:.1f} | {crawl_cpu:.1f} | "
+                f"{ceiling_wall:.1f} | {ceiling_cpu:.1f} | {ceiling_wall / crawl_wall:.2f} |"
+            )
+    print(f"(load average at the end {os.getloadavg()})")
     return 0
 
 
