@@ -56,7 +56,7 @@ PATHS: list[str] = [
     # the reader's pages (store/web/reader.py): an article, two of its versions compared, and
     # the raw page of its current version's fetch
     "/article?url={url}",
-    "/diff?url={url}&from=1&to=3",
+    "/diff?url={url}",  # its current version against the one before
     "/raw/{fetch_id}",
     f"/{DB}",
     f"/{DB}/versions?_search={{word}}",
@@ -122,7 +122,7 @@ def placeholders(path: Path) -> dict[str, str]:
             """
             SELECT a.url, a.id, v.id, v.fetch_id, v.crawl_id, date(v.published_at)
             FROM articles AS a JOIN versions AS v ON v.id = a.current_version_id
-            ORDER BY v.version >= 3 DESC, a.id DESC LIMIT 1
+            ORDER BY v.version >= 3 DESC, v.version >= 2 DESC, a.id DESC LIMIT 1
             """
         ).fetchone()
     finally:
