@@ -10,7 +10,8 @@ with realistic parameters — and every ``--path`` given is requested once to wa
 whether the page meets the goal: at most :data:`GOAL_MS` at the largest size, and at most
 :data:`GOAL_RATIO` times its time at the smallest. A page that does not answer 200 fails.
 
-Paths are templates: ``{url}`` (an article with three versions, the newest such), ``{word}``
+The reader's pages (``/article``, ``/diff``, ``/raw``) are timed too. Paths are templates:
+``{url}`` (an article with three versions, the newest such), ``{word}``
 (a search word), ``{crawl}`` (a crawl id), ``{day}``, ``{from}``/``{to}`` (a week),
 ``{fetch_id}``, ``{version_id}`` and ``{article_id}`` (those of ``{url}``'s current version) are
 filled in from each store, URL-quoted. Add pages with ``--path '/article?url={url}'``.
@@ -51,7 +52,12 @@ DB = YAML_DATABASE  # the store is served under the name the metadata is written
 # The pages, besides every table and view and every canned query (added from the schema and
 # the metadata by all_paths). Extend here, or with --path.
 PATHS: list[str] = [
-    "/",
+    "/",  # the archive's front page (store/web/front.py)
+    # the reader's pages (store/web/reader.py): an article, two of its versions compared, and
+    # the raw page of its current version's fetch
+    "/article?url={url}",
+    "/diff?url={url}",  # its current version against the one before
+    "/raw/{fetch_id}",
     f"/{DB}",
     f"/{DB}/versions?_search={{word}}",
     f"/{DB}/current_articles?_search={{word}}",
@@ -116,7 +122,7 @@ def placeholders(path: Path) -> dict[str, str]:
             """
             SELECT a.url, a.id, v.id, v.fetch_id, v.crawl_id, date(v.published_at)
             FROM articles AS a JOIN versions AS v ON v.id = a.current_version_id
-            ORDER BY v.version >= 3 DESC, a.id DESC LIMIT 1
+            ORDER BY v.version >= 3 DESC, v.version >= 2 DESC, a.id DESC LIMIT 1
             """
         ).fetchone()
     finally:
@@ -144,6 +150,9 @@ def fill(template: str, values: dict[str, str]) -> str:
 def datasette_for(path: Path) -> Datasette:
     """Datasette as ``python -m store serve`` runs it, with the store named ``wire``."""
     ds = Datasette(metadata=read_yaml(), settings=dict(SERVE_SETTINGS))
+    # Datasette made without a file serves an in-memory database first: the reader's pages
+    # and the front page read the first database, which on the command line is the store
+    ds.remove_database("_memory")
     ds.add_database(Database(ds, path=str(path), is_mutable=True), name=DB)
     return ds
 

@@ -491,6 +491,12 @@ INDEXES_11: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("article_events", ("at",), False),
 )
 
+# Migration 17's: the pages of a big store (benchmarks/pages.py). Each crawl's article pages by
+# outcome from the index alone (the crawl_health view, health_by_crawl).
+INDEXES_17: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("fetches", ("crawl_id", "kind", "outcome"), False),
+)
+
 # Indexes on an expression (sqlite-utils' create_index takes columns only): name -> the SQL
 # after ``CREATE INDEX IF NOT EXISTS name ON``. Migration 11: the publication day, which the
 # current_articles view shows as ``day`` (filtered by, and faceted by date).

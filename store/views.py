@@ -66,8 +66,10 @@ SELECT
   a.last_seen,
   a.article_id,
   v.id AS version_id
-FROM articles AS a
-JOIN versions AS v ON v.id = a.current_version_id
+FROM versions AS v
+-- versions first (CROSS JOIN keeps that order): a page newest first reads the index on
+-- versions (published_at) and stops at its rows, instead of sorting every article
+CROSS JOIN articles AS a ON a.current_version_id = v.id
 """.strip()
 
 ARTICLE_TAGS_SQL = """
@@ -84,6 +86,11 @@ JOIN versions AS v ON v.id = a.current_version_id
 JOIN tags AS t ON t.version_id = v.id
 """.strip()
 
+# Every version of an article that has more than one, with what the version before it (the
+# one of the next lower number) had. Each row reads only its own article's rows (the indexes
+# on versions (article_id, version) and the blocks' key), never a window over every version:
+# a page of it, in URL order, costs the same at a million versions as at a thousand.
+# paragraphs: the version's body paragraphs (its body blocks, as body_paragraphs has them).
 CHANGES_SQL = """
 SELECT
   a.url,
@@ -92,20 +99,25 @@ SELECT
   v.id = a.current_version_id AS is_current,
   v.created_at,
   v.title,
-  lag(v.title) OVER article_versions AS previous_title,
+  p.title AS previous_title,
   v.published_at,
   v.modified_at,
-  json_array_length(t.body) AS paragraphs,
-  lag(json_array_length(t.body)) OVER article_versions AS previous_paragraphs,
+  (SELECT count(*) FROM blocks AS b WHERE b.version_id = v.id AND b.destination = 'body')
+    AS paragraphs,
+  CASE WHEN p.id IS NOT NULL THEN (
+    SELECT count(*) FROM blocks AS b WHERE b.version_id = p.id AND b.destination = 'body'
+  ) END AS previous_paragraphs,
   v.text_sha256,
-  lag(v.text_sha256) OVER article_versions AS previous_text_sha256,
+  p.text_sha256 AS previous_text_sha256,
   v.fetch_id,
   v.crawl_id
-FROM versions AS v
-JOIN version_text AS t ON t.id = v.id
-JOIN articles AS a ON a.id = v.article_id
-WHERE v.article_id IN (SELECT article_id FROM versions GROUP BY article_id HAVING count(*) > 1)
-WINDOW article_versions AS (PARTITION BY v.article_id ORDER BY v.version)
+FROM articles AS a
+CROSS JOIN versions AS v ON v.article_id = a.id  -- article by article (in URL order if asked)
+LEFT JOIN versions AS p ON p.article_id = v.article_id AND p.version = (
+  SELECT max(pv.version) FROM versions AS pv
+  WHERE pv.article_id = v.article_id AND pv.version < v.version
+)
+WHERE EXISTS (SELECT 1 FROM versions AS o WHERE o.article_id = a.id AND o.id != v.id)
 """.strip()
 
 # A crawl fetch that showed the same version as the fetch before it, with another claimed
@@ -146,37 +158,70 @@ SELECT l.crawl_id, 'section' AS source, l.fetch_id, l.listing_url, l.position, l
   l.title, l.listed_at, f.fetched_at AS found_at
 FROM listings AS l
 JOIN fetches AS f ON f.id = l.fetch_id
+{listings_where}
 UNION ALL
 SELECT d.crawl_id, d.source, d.fetch_id, d.listing_url, d.position, d.url,
   d.title, d.listed_at, f.fetched_at AS found_at
 FROM discoveries AS d
 JOIN fetches AS f ON f.id = d.fetch_id
-""".strip()
+{discoveries_where}
+"""
+
+
+def sightings(url: str | None = None) -> str:
+    """The sightings of the discovered view: every one, or those of the URL ``url`` (an SQL
+    expression; each half then filtered on its own, from its index on url — SQLite does not
+    push a correlated condition down into a UNION ALL view)."""
+    return (
+        DISCOVERED_SQL.format(
+            listings_where=f"WHERE l.url = {url}" if url else "",
+            discoveries_where=f"WHERE d.url = {url}" if url else "",
+        )
+        .strip()
+        .replace("\n\n", "\n")
+    )
+
 
 # How and when each stored article was first found: the first sighting (by fetch time, then
-# fetch), and every source that has listed it.
-ARTICLE_DISCOVERY_SQL = """
+# fetch, then position), and every source that has listed it. Each article's sightings are
+# read from the indexes on listings (url) and discoveries (url), article by article in URL
+# order (no window over every sighting: a page costs the same at any size); the first one's
+# columns come as one JSON array, taken apart here.
+ARTICLE_DISCOVERY_SQL = f"""
 SELECT
   first.url,
-  first.source AS first_source,
-  first.found_at AS first_found_at,
-  first.fetch_id AS first_fetch_id,
-  first.listing_url,
-  first.position,
-  first.listed_at,
-  first.crawl_id,
+  json_extract(first.sighting, '$[0]') AS first_source,
+  json_extract(first.sighting, '$[1]') AS first_found_at,
+  json_extract(first.sighting, '$[2]') AS first_fetch_id,
+  json_extract(first.sighting, '$[3]') AS listing_url,
+  json_extract(first.sighting, '$[4]') AS position,
+  json_extract(first.sighting, '$[5]') AS listed_at,
+  json_extract(first.sighting, '$[6]') AS crawl_id,
   (
     SELECT group_concat(s.source, ', ')
-    FROM (SELECT DISTINCT source FROM discovered WHERE url = first.url ORDER BY source) AS s
+    FROM (
+      SELECT 'section' AS source FROM listings WHERE url = first.url
+      UNION
+      SELECT source FROM discoveries WHERE url = first.url
+      ORDER BY source
+    ) AS s
   ) AS sources
 FROM (
-  SELECT d.*, row_number() OVER (
-    PARTITION BY d.url ORDER BY d.found_at, d.fetch_id, d.position
-  ) AS n
-  FROM discovered AS d
-  WHERE d.url IN (SELECT url FROM articles)
+  SELECT
+    a.url,
+    (
+      SELECT json_array(
+        d.source, d.found_at, d.fetch_id, d.listing_url, d.position, d.listed_at, d.crawl_id
+      )
+      FROM ({sightings("a.url")}) AS d
+      ORDER BY d.found_at, d.fetch_id, d.position
+      LIMIT 1
+    ) AS sighting
+  FROM articles AS a
+  ORDER BY a.url
+  LIMIT -1  -- kept a subquery of its own: each article's first sighting read once
 ) AS first
-WHERE first.n = 1
+WHERE first.sighting IS NOT NULL
 """.strip()
 
 # Each crawl's health: how many article pages it read, how many a platform parser (not a
@@ -241,7 +286,7 @@ VIEWS: dict[str, str] = {
     "article_tags": ARTICLE_TAGS_SQL,
     "changes": CHANGES_SQL,
     "modified_only": MODIFIED_ONLY_SQL,
-    "discovered": DISCOVERED_SQL,
+    "discovered": sightings(),
     "article_discovery": ARTICLE_DISCOVERY_SQL,
     "crawl_health": CRAWL_HEALTH_SQL,
 }

@@ -1,0 +1,239 @@
+"""Migration 17 and the pages of a big store: the same rows, read another way.
+
+The timings are benchmarks/pages.py's business (it prints them). Here: the rewritten views
+(``changes``, ``article_discovery``) and canned queries (``related_graph``, ``search``,
+``discovery_coverage``) give exactly what their old SQL gave, on a store shaped like a crawled
+one (benchmarks/store_size.py: revised articles, gone ones, listings, feeds and sitemaps); the
+migration adds its index to an existing store; a table page's row count is bounded by
+COUNT_TIME_LIMIT_MS while SQL a visitor writes is not.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from datasette.app import Datasette
+from datasette.database import Database
+from datasette.utils import escape_fts
+
+from benchmarks import store_size
+from store import Store, datasette_plugin
+from store.metadata import SERVE_SETTINGS, YAML_DATABASE, read_yaml
+from store.schema import SCHEMA_VERSION, STEPS
+from store.views import VIEWS
+from store.web.reader import wire_article_id
+from tests.datasette_client import Client
+
+# The views as they were before migration 17: windows over every version and sighting.
+OLD_CHANGES = """
+SELECT
+  a.url, v.version,
+  (SELECT count(*) FROM versions AS vv WHERE vv.article_id = a.id) AS versions,
+  v.id = a.current_version_id AS is_current,
+  v.created_at, v.title, lag(v.title) OVER article_versions AS previous_title,
+  v.published_at, v.modified_at,
+  json_array_length(t.body) AS paragraphs,
+  lag(json_array_length(t.body)) OVER article_versions AS previous_paragraphs,
+  v.text_sha256, lag(v.text_sha256) OVER article_versions AS previous_text_sha256,
+  v.fetch_id, v.crawl_id
+FROM versions AS v
+JOIN version_text AS t ON t.id = v.id
+JOIN articles AS a ON a.id = v.article_id
+WHERE v.article_id IN (SELECT article_id FROM versions GROUP BY article_id HAVING count(*) > 1)
+WINDOW article_versions AS (PARTITION BY v.article_id ORDER BY v.version)
+"""
+OLD_ARTICLE_DISCOVERY = """
+SELECT
+  first.url, first.source AS first_source, first.found_at AS first_found_at,
+  first.fetch_id AS first_fetch_id, first.listing_url, first.position, first.listed_at,
+  first.crawl_id,
+  (
+    SELECT group_concat(s.source, ', ')
+    FROM (SELECT DISTINCT source FROM discovered WHERE url = first.url ORDER BY source) AS s
+  ) AS sources
+FROM (
+  SELECT d.*, row_number() OVER (
+    PARTITION BY d.url ORDER BY d.found_at, d.fetch_id, d.position
+  ) AS n
+  FROM discovered AS d
+  WHERE d.url IN (SELECT url FROM articles)
+) AS first
+WHERE first.n = 1
+"""
+# The canned queries as they were: an OR across two tables, the snippet of every hit, the
+# whole discovered view filtered by an OR with the parameter.
+OLD_QUERIES = {
+    "related_graph": """
+SELECT a.url AS source_url, v.title AS source_title, r.position, r.url AS target_url,
+  tv.title AS target_title, r.title AS link_title, r.published_at AS link_published_at,
+  ta.id IS NOT NULL AS target_in_store
+FROM articles AS a
+JOIN versions AS v ON v.id = a.current_version_id
+JOIN related_links AS r ON r.version_id = v.id
+LEFT JOIN articles AS ta ON ta.url = r.url
+LEFT JOIN versions AS tv ON tv.id = ta.current_version_id
+WHERE :url = '' OR a.url = :url OR r.url = :url
+ORDER BY v.published_at DESC, a.url, r.position, r.rowid
+""",
+    "search": """
+SELECT a.url, v.title, v.published_at, v.version, v.id = a.current_version_id AS is_current,
+  wire_snippet(:q, versions_fts.title, versions_fts.lead, versions_fts.body_text) AS snippet
+FROM versions_fts
+JOIN versions AS v ON v.id = versions_fts.rowid
+JOIN articles AS a ON a.id = v.article_id
+WHERE :q != '' AND versions_fts MATCH coalesce(nullif(escape_fts(:q), ''), '"."')
+ORDER BY versions_fts.rank, a.url, v.version
+""",
+    "discovery_coverage": """
+WITH found AS (
+  SELECT DISTINCT d.source, d.url FROM discovered AS d
+  WHERE d.url IN (SELECT url FROM articles) AND (:crawl = '' OR d.crawl_id = :crawl)
+)
+SELECT f.source, count(*) AS articles,
+  sum(NOT EXISTS (
+    SELECT 1 FROM found AS o WHERE o.url = f.url AND o.source != f.source
+  )) AS only_this_source,
+  group_concat(CASE WHEN NOT EXISTS (
+    SELECT 1 FROM found AS o WHERE o.url = f.url AND o.source != f.source
+  ) THEN f.url END, ' ') AS found_only_here
+FROM found AS f GROUP BY f.source ORDER BY f.source
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def bench_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of about 120 versions: a base set of 20 articles written by the store's own
+    code (revisions, 404s, listings, feed, sitemap), copied by SQL."""
+    return store_size.build(120, base=20, workdir=tmp_path_factory.mktemp("stores"))
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The store read-only, with the functions Datasette's connections have."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.create_function("wire_snippet", -1, datasette_plugin.wire_snippet, deterministic=True)
+    conn.create_function("escape_fts", 1, escape_fts)
+    conn.create_function("wire_article_id", 1, wire_article_id(conn))
+    return conn
+
+
+def rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Every row of a query, as tuples."""
+    return [tuple(row) for row in conn.execute(sql, params or {}).fetchall()]
+
+
+@pytest.mark.parametrize(
+    ("view", "old"), [("changes", OLD_CHANGES), ("article_discovery", OLD_ARTICLE_DISCOVERY)]
+)
+def test_a_rewritten_view_gives_the_rows_of_its_window(
+    bench_store: Path, view: str, old: str
+) -> None:
+    conn = connect(bench_store)
+    new = rows(conn, f"SELECT * FROM {view}")
+    assert new and sorted(new, key=repr) == sorted(rows(conn, old), key=repr)
+    assert rows(conn, f"SELECT * FROM ({VIEWS[view]})") == new  # the file has this view
+    if view == "changes":  # the first version of an article has nothing before it
+        firsts = [row for row in new if row[1] == 1]
+        assert firsts and all(row[6] is None and row[10] is None for row in firsts)
+
+
+def test_a_rewritten_query_gives_the_rows_of_the_old_one(bench_store: Path) -> None:
+    conn = connect(bench_store)
+    queries = read_yaml()["databases"][YAML_DATABASE]["queries"]
+    linked = conn.execute(
+        "SELECT a.url, r.url FROM related_links AS r "
+        "JOIN articles AS a ON a.current_version_id = r.version_id "
+        "JOIN articles AS t ON t.url = r.url ORDER BY r.rowid DESC LIMIT 1"
+    ).fetchone()
+    crawl = conn.execute("SELECT crawl_id FROM discoveries ORDER BY rowid DESC LIMIT 1").fetchone()
+    cases: list[tuple[str, dict[str, str]]] = [
+        ("related_graph", {"url": linked[0]}),  # the links from it
+        ("related_graph", {"url": linked[1]}),  # and to it
+        ("related_graph", {"url": ""}),
+        ("search", {"q": store_size_word()}),
+        ("search", {"q": '"'}),
+        ("search", {"q": ""}),
+        ("discovery_coverage", {"crawl": crawl[0]}),
+        ("discovery_coverage", {"crawl": ""}),
+    ]
+    for name, params in cases:
+        old = rows(conn, OLD_QUERIES[name], params)
+        assert rows(conn, queries[name]["sql"], params) == old, (name, params)
+    assert rows(conn, queries["related_graph"]["sql"], {"url": linked[1]})
+    assert rows(conn, queries["search"]["sql"], {"q": store_size_word()})
+
+
+def store_size_word() -> str:
+    """A word in some of the generated stories (the page benchmark's search word)."""
+    from benchmarks.pages import SEARCH_WORD
+
+    return SEARCH_WORD
+
+
+def test_migration_17_adds_its_index_to_an_existing_store(tmp_path: Path) -> None:
+    path = tmp_path / "wire.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DROP INDEX idx_fetches_crawl_id_kind_outcome")
+        conn.execute(f"DELETE FROM {STEPS.migrations_table} WHERE name = 'migration_17'")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.close()
+    with Store(path) as store:
+        names = {row[0] for row in store.db.execute("SELECT name FROM sqlite_master")}
+        plan = store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM fetches "
+            "WHERE crawl_id = 'c' AND kind = 'article' AND outcome IN ('ok', 'unparseable')"
+        ).fetchall()
+    assert "idx_fetches_crawl_id_kind_outcome" in names
+    assert any("COVERING INDEX idx_fetches_crawl_id_kind_outcome" in row[-1] for row in plan)
+
+
+@pytest.fixture
+def client(bench_store: Path) -> Iterator[Client]:
+    """Datasette on the store as ``python -m store serve`` runs it."""
+    ds = Datasette(metadata=read_yaml(), settings=dict(SERVE_SETTINGS))
+    ds.remove_database("_memory")
+    ds.add_database(Database(ds, path=str(bench_store), is_mutable=True), name=YAML_DATABASE)
+    client = Client(ds)
+    yield client
+    client.close()
+
+
+def test_a_table_page_counts_its_rows_within_the_limit(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on a small store the count is in time: shown
+    counted = client.get("/wire/versions.json").json()["filtered_table_rows_count"]
+    assert counted is not None and counted > 0
+    # a limit no count can meet: the page answers without the count, as Datasette does with
+    # a count it cut
+    monkeypatch.setattr(datasette_plugin, "COUNT_TIME_LIMIT_MS", 1e-9)
+    for path in ("/wire/versions", "/wire/changes", "/wire/current_articles"):
+        page = client.get(f"{path}.json")
+        assert page.status_code == 200 and page.json()["filtered_table_rows_count"] is None
+        assert page.json()["rows"]
+        assert client.get(path).status_code == 200
+    # SQL a visitor writes, with the same text, is not bounded
+    written = client.get("/wire.json", sql="select count(*) from versions", _shape="array")
+    assert written.status_code == 200 and written.json() == [{"count(*)": counted}]
+
+
+@pytest.mark.parametrize(
+    ("path", "table_page"),
+    [
+        ("/wire/versions", True),
+        ("/wire/versions.json", True),
+        ("/wire/search", True),
+        ("/wire", False),
+        ("/", False),
+        ("/wire/versions/1", False),
+        ("/-/versions", False),
+    ],
+)
+def test_which_requests_are_table_pages(path: str, table_page: bool) -> None:
+    assert datasette_plugin.is_table_page(path) is table_page
