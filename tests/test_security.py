@@ -129,12 +129,13 @@ def test_datasette_refuses_write_sql(client: Client, sql: str) -> None:
 
 
 def test_datasette_has_no_write_plugin_or_writable_query(client: Client) -> None:
-    # the project's own plugins only: a snippet function and no POST (store/datasette_plugin.py),
+    # the project's own plugins only: a snippet function, no POST and bounded table counts
+    # (store/datasette_plugin.py: its startup hook wraps each database's execute, reading only),
     # the reader's pages (store.web) and the front page's hooks (store/web/front.py), none writing
     plugins = client.get("/-/plugins.json").json()
     web_hooks = ["extra_template_vars", "handle_exception", "register_routes", "render_cell"]
     assert sorted((p["name"], p["hooks"]) for p in plugins) == [
-        ("wirearchive", ["asgi_wrapper", "prepare_connection"]),
+        ("wirearchive", ["asgi_wrapper", "prepare_connection", "startup"]),
         ("wirearchive", web_hooks),
         ("wirearchive", ["prepare_connection", "register_routes", "render_cell"]),
     ]
