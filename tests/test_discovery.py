@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from protego import Protego
+from scrapy.utils.test import get_crawler
 from sqlite_utils import Database
 
 from crawler.commands.crawl import EXIT_CODES
@@ -22,6 +23,7 @@ from crawler.goldens import article_fixtures, decoded_text
 from crawler.sites import UnparseablePage, parse_article
 from crawler.sites.feeds import parse_feed
 from crawler.sites.sitemaps import SitemapRef, parse_sitemap, sitemaps_to_read
+from crawler.spiders.africa import AfricaSpider
 from domain.pages import ListingEntry
 from tests.conftest import AFRICA, FIXTURES
 from tests.crawling import ROOT, CrawlRun, run_crawl
@@ -83,6 +85,19 @@ def test_candidates_are_requested_in_bounded_batches(routine: Path, tmp_path: Pa
     assert stats(store)["wire/health"] == "not_judged"  # judged once, at the very end
     articles = "SELECT url FROM articles ORDER BY url"
     assert list(Database(store).query(articles)) == list(Database(routine).query(articles))
+
+
+@pytest.mark.parametrize(("frontier", "now"), [(None, 2), ("redis://127.0.0.1:1/0", 5)])
+def test_a_distributed_worker_holds_no_candidate_back(frontier: str | None, now: int) -> None:
+    """A crawl of one process queues DISCOVERY_BATCH candidates and keeps the rest as URLs; a
+    worker of a distributed crawl queues them all in Redis: one it held back would be lost
+    with it, the lease of the page that listed it being over."""
+    settings = {"DISCOVERY_BATCH": 2, "FRONTIER_URL": frontier}
+    spider = AfricaSpider.from_crawler(get_crawler(AfricaSpider, settings))
+    candidates = [(f"https://sputnikglobe.com/20230101/a-{i}.html", "sitemap") for i in range(5)]
+    requests = list(spider.article_requests(candidates))
+    assert [request.url for request in requests] == [url for url, _ in candidates[:now]]
+    assert list(spider.backlog) == candidates[now:]
 
 
 def test_robots_txt_is_a_stored_fetch(routine: Path) -> None:

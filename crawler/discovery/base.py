@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -85,7 +86,13 @@ class DiscoverySpider(scrapy.Spider):
 
     @property
     def batch(self) -> int:
-        """``DISCOVERY_BATCH``: the most article requests queued at once from one source page."""
+        """``DISCOVERY_BATCH``: the most article requests queued at once from one source page.
+
+        A worker of a distributed crawl (``FRONTIER_URL``) queues every candidate at once: its
+        queue is in Redis, not in its memory, and a candidate it held back would die with it
+        (the lease of the page that listed it ends once the page's callback is done)."""
+        if self.crawler.settings.get("FRONTIER_URL"):
+            return sys.maxsize
         return max(1, self.crawler.settings.getint("DISCOVERY_BATCH"))
 
     def discovery_busy(self) -> bool:
