@@ -111,7 +111,8 @@ PROJECT_SETTINGS: dict[str, str] = {
     "DISCOVERY_BATCH": (
         "the most article requests one listing, sitemap or feed puts in Scrapy's queue at "
         "once; the rest wait as URLs and are requested a batch at a time when the crawl is "
-        "idle (a sitemap of 100,000 links never becomes 100,000 queued requests)"
+        "idle (a sitemap of 100,000 links never becomes 100,000 queued requests); a worker of "
+        "a distributed crawl (`FRONTIER_URL`) queues them all in Redis at once"
     ),
     "FRONTIER_URL": (
         "a Redis, `redis://HOST:PORT/N`: the crawl is a worker of a distributed crawl (see "
