@@ -48,6 +48,15 @@ def run(tree: Path, args: list[str], site: Path) -> tuple[float, float]:
     return seconds, children_cpu() - cpu
 
 
+def generated_site(articles: int) -> Path:
+    """The newest site of ``articles`` that ``benchmarks/run.py`` generated in
+    ``benchmarks/.work``; exits with a one-line error when there is none."""
+    sites = sorted((ROOT / "benchmarks" / ".work").glob(SITE_PREFIX.format(n=articles) + "*"))
+    if not sites:
+        raise SystemExit(f"no generated site of {articles}: run benchmarks/run.py first")
+    return sites[-1]
+
+
 def main() -> int:
     """Run both trees' crawls and ceilings and print their wall and CPU times."""
     parser = argparse.ArgumentParser(prog="python benchmarks/ab.py", description=__doc__)
@@ -55,10 +64,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000, help="the generated site's size")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each tree (median)")
     args = parser.parse_args()
-    sites = sorted((ROOT / "benchmarks" / ".work").glob(SITE_PREFIX.format(n=args.articles) + "*"))
-    if not sites:
-        raise SystemExit(f"no generated site of {args.articles}: run benchmarks/run.py first")
-    site = sites[-1]
+    site = generated_site(args.articles)
     trees = {"old": args.old_tree.resolve(), "new": ROOT}
     times: dict[str, list[tuple[float, float, float, float]]] = {label: [] for label in trees}
     print(f"{site.name}: whole-process wall and CPU seconds (load average {os.getloadavg()})")

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE_PREFIX = "site-{n}-"
 
 
 def record(frames: Path, scrapy_args: list[str]) -> None:
@@ -109,10 +108,12 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=1000, help="the generated site's size")
     parser.add_argument("--rounds", type=int, default=3, help="replays of each tree (median)")
     args = parser.parse_args()
-    sites = sorted((ROOT / "benchmarks" / ".work").glob(SITE_PREFIX.format(n=args.articles) + "*"))
-    if not sites:
-        raise SystemExit(f"no generated site of {args.articles}: run benchmarks/run.py first")
-    site = sites[-1]
+    # imported here, not at the top: the children run this file with another tree's code
+    # first on the path, and that tree's benchmarks/ab.py may not have it
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.ab import generated_site
+
+    site = generated_site(args.articles)
     trees = {"old": args.old_tree.resolve(), "new": ROOT}
     spent: dict[str, dict[str, list[float]]] = {label: {} for label in trees}
     calls: dict[str, int] = {}

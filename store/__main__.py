@@ -377,9 +377,12 @@ def add_command(
     name: str,
     handler: Callable[[argparse.Namespace], int],
     example: str,
+    *,
+    on_store: bool = True,
 ) -> argparse.ArgumentParser:
-    """Add a subcommand whose help is its handler's docstring plus an example."""
-    summary = (handler.__doc__ or "").strip()
+    """Add a subcommand whose help is its handler's docstring plus an example; its first
+    operand is the store's file unless ``on_store`` is False (a bundle, a key, a Redis)."""
+    summary = inspect.cleandoc(handler.__doc__ or "")
     parser = commands.add_parser(
         name,
         help=summary,
@@ -387,8 +390,11 @@ def add_command(
         epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("store", metavar="STORE_PATH", help="the store's SQLite file")
-    parser.set_defaults(handler=handler)
+    if on_store:
+        parser.add_argument("store", metavar="STORE_PATH", help="the store's SQLite file")
+        parser.set_defaults(handler=handler)
+    else:
+        parser.set_defaults(handler=handler, store=None)
     return parser
 
 
@@ -543,27 +549,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for checked in (export, summary, serve, reparse, imports, evidence, schedule):
         add_check_option(checked)
-    verify = commands.add_parser(
-        "verify",
-        help=inspect.cleandoc(command_verify.__doc__ or ""),
-        description=inspect.cleandoc(command_verify.__doc__ or ""),
-        epilog="example:\n  python -m store verify x.wacz --key key.pem.pub",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    verify = add_command(
+        commands, "verify", command_verify, "python -m store verify x.wacz --key key.pem.pub",
+        on_store=False,
+    )  # fmt: skip
     verify.add_argument("bundle", metavar="FILE.wacz", help="an evidence bundle")
     verify.add_argument(
         "--key", metavar="PUBKEY", help="require a signature by this Ed25519 public key"
     )
-    verify.set_defaults(handler=command_verify, store=None)
-    keygen = commands.add_parser(
-        "keygen",
-        help=inspect.cleandoc(command_keygen.__doc__ or ""),
-        description=inspect.cleandoc(command_keygen.__doc__ or ""),
-        epilog="example:\n  python -m store keygen ~/.wirearchive/evidence.pem",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    keygen = add_command(
+        commands, "keygen", command_keygen, "python -m store keygen ~/.wirearchive/evidence.pem",
+        on_store=False,
+    )  # fmt: skip
     keygen.add_argument("keyfile", metavar="KEYFILE", help="where the private key goes")
-    keygen.set_defaults(handler=command_keygen, store=None)
     add_command(
         commands,
         "metadata",
@@ -571,16 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m store metadata data/wire.db > metadata.json\n"
         "  datasette data/wire.db -m metadata.json",
     )
-    frontier_help = (command_frontier.__doc__ or "").strip()
-    frontier = commands.add_parser(
-        "frontier",
-        help=frontier_help,
-        description=frontier_help,
-        epilog="example:\n  python -m store frontier redis://127.0.0.1:6379/0",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    frontier = add_command(
+        commands, "frontier", command_frontier, "python -m store frontier redis://127.0.0.1:6379/0",
+        on_store=False,
+    )  # fmt: skip
     frontier.add_argument("url", metavar="REDIS_URL", help="the crawl's Redis (REDIS_URL)")
-    frontier.set_defaults(handler=command_frontier)
     return parser
 
 
