@@ -64,6 +64,9 @@ PATHS: list[str] = [
     f"/{DB}/captions?_search={{word}}",
     f"/{DB}/current_articles?day={{day}}",
     f"/{DB}/fetches?crawl_id={{crawl}}",
+    # the searches ranked by relevance (every hit ranked), besides their default order
+    f"/{DB}/search?q={{word}}&order=relevance&page=",
+    f"/{DB}/caption_search?q={{word}}&order=relevance&page=",
 ]
 # Parameter values of the canned queries (each a template); a query with ``crawl`` or ``url``
 # that may be empty is also timed with it empty (every crawl, the whole graph).

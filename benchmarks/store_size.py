@@ -55,7 +55,7 @@ from domain.pages import ListingEntry, ListingPage  # noqa: E402
 from domain.records import CrawlRecord, FetchKind, FetchRecord  # noqa: E402
 from domain.times import iso_z  # noqa: E402
 from pipelines.chain import read_article  # noqa: E402
-from store import Store  # noqa: E402
+from store import Store, summaries  # noqa: E402
 from store.schema import SCHEMA_VERSION  # noqa: E402
 
 BUILD = 1  # bump when the shape of the built store changes: cached stores are rebuilt
@@ -229,8 +229,12 @@ def save_article_fetch(store: Store, crawl_id: str, seed: int, planned: Fetch) -
 # -- copies by SQL ---------------------------------------------------------------------------
 
 # Tables never copied: raw bodies are shared by content hash; the FTS tables are filled after;
-# crawl_readings is kept by its trigger as the copies' observations go in.
-NOT_COPIED = frozenset({"bodies", "_sqlite_migrations", "reparses", "crawl_readings"})
+# crawl_readings is kept by its trigger as the copies' observations go in; the summaries of
+# store/summaries.py are filled once after the copies (their triggers look rows up by indexes
+# the copies go without).
+NOT_COPIED = frozenset(
+    {"bodies", "_sqlite_migrations", "reparses", "crawl_readings", *summaries.TABLES}
+)
 # Columns holding times (ISO 8601, whole seconds, Z) besides those named ``*_at``.
 TIME_COLUMNS = frozenset({"first_seen", "last_seen", "at"})
 
@@ -325,6 +329,7 @@ def replicate(path: Path, copies: int, progress: bool = True) -> None:
     ).fetchall()
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
+    summaries.drop_triggers(conn)
     # versions_fts is filled once at the end; captions_fts by its triggers as rows go in
     started = time.perf_counter()
     for k in range(1, copies + 1):
@@ -338,6 +343,12 @@ def replicate(path: Path, copies: int, progress: bool = True) -> None:
         conn.execute(sql)
     if progress:
         print(f"  indexes made again ({time.perf_counter() - started:.0f} s)", flush=True)
+    conn.execute("BEGIN")
+    summaries.refill(conn)
+    summaries.create_triggers(conn)
+    conn.execute("COMMIT")
+    if progress:
+        print(f"  summaries filled ({time.perf_counter() - started:.0f} s)", flush=True)
     conn.execute(
         "INSERT INTO versions_fts (rowid, title, lead, body_text) "
         "SELECT id, title, lead, body_text FROM version_text WHERE id > ?",

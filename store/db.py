@@ -11,6 +11,7 @@ export and summaries :mod:`store.export`'s and :mod:`store.summary`'s. It implem
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +23,7 @@ from domain.records import ArticleRecord, CrawlRecord, FetchRecord, PlacedBlock,
 from store import blockdata, export, summary
 from store.delisting import record_listing_events
 from store.errors import StoreError
-from store.health import quick_check, read_only_reason, read_only_uri
+from store.health import damaged, quick_check, read_only_reason, read_only_uri
 from store.history import History, Reading, SaveResult
 from store.rechecks import due_for_recheck, recheck_candidates
 from store.repository import Repository, block_rows, open_database, to_json
@@ -115,7 +116,14 @@ class Store:
         """Open the database, check it if asked, and bring its schema up to date (a read-only
         one, opened by ``uri``, must be up to date)."""
         self.path = path
-        self.db = open_database(path, uri)
+        try:
+            self.db = open_database(path, uri)
+        except sqlite3.DatabaseError as error:
+            # damage where SQLite reads first (the schema's pages); a file that is no database
+            # at all, a locked or read-only one are told as they are by the caller
+            if "malformed" not in str(error):
+                raise
+            raise damaged(path, str(error)) from None
         try:
             if check:
                 quick_check(self.db.conn, path)

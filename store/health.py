@@ -55,8 +55,13 @@ def quick_check(conn: sqlite3.Connection, path: Path | None) -> None:
     except sqlite3.DatabaseError as error:
         verdict = str(error)
     if verdict != "ok":
-        name = path or "the store"
-        raise DamagedStore(
-            f"{name} is damaged ({verdict.splitlines()[0]}): restore it from a backup, or save "
-            f"what is left with `sqlite3 {name} .recover`"
-        )
+        raise damaged(path, verdict)
+
+
+def damaged(path: Path | None, verdict: str) -> DamagedStore:
+    """The error of a damaged store, with SQLite's first complaint and what to do."""
+    name = path or "the store"
+    return DamagedStore(
+        f"{name} is damaged ({verdict.splitlines()[0]}): restore it from a backup, or save "
+        f"what is left with `sqlite3 {name} .recover`"
+    )

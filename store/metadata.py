@@ -24,7 +24,7 @@ METADATA_FILE = "metadata.yml"
 # A facet counts every row the page filters (all of a table's, unfiltered): at a million
 # versions no facet of a big table finishes in a page's time, so each is given 100 ms (half
 # Datasette's default), then shown as timed out; a filtered page's facets finish.
-SERVE_SETTINGS: dict[str, bool | int] = {"suggest_facets": False, "facet_time_limit_ms": 100}
+SERVE_SETTINGS: dict[str, bool | int] = {"suggest_facets": False, "facet_time_limit_ms": 25}
 
 
 def setting_options() -> list[str]:

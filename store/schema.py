@@ -16,13 +16,14 @@ from collections.abc import Callable
 
 from sqlite_utils import Database, Migrations
 
-from store import blockdata
+from store import blockdata, summaries
 from store.tables import (
     EXPRESSION_INDEXES,
     FTS,
     INDEXES,
     INDEXES_11,
     INDEXES_17,
+    INDEXES_20,
     TABLES,
     TABLES_1,
     TABLES_2,
@@ -30,6 +31,7 @@ from store.tables import (
     TABLES_10,
     TABLES_11,
     TABLES_13,
+    TABLES_20,
     TableSpec,
 )
 from store.views import VIEWS
@@ -360,6 +362,18 @@ def _migration_19(db: Database) -> None:
         db.table("crawls").add_column("worker", str)
 
 
+def _migration_20(db: Database) -> None:
+    """Migration 20: summaries kept by triggers (store/summaries.py), filled from the rows
+    stored: the readings that showed the same version with another claimed modification time
+    (the ``modified_only`` view), each discovery source's coverage (``discovery_coverage`` of
+    every crawl) and the listing headlines that differ from the article's
+    (``listing_headlines``): each page then reads its own rows, at any size of the store."""
+    _create_tables(db, TABLES_20)
+    _create_indexes(db, INDEXES_20)
+    summaries.refill(db)
+    summaries.create_triggers(db)
+
+
 # MIGRATIONS[n] brings a file from schema version n to n + 1; never rename or reorder one.
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_1,
@@ -375,6 +389,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _migration_16,
     _migration_17,
     _migration_19,
+    _migration_20,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 STEPS = Migrations("wirearchive")

@@ -429,6 +429,35 @@ TABLES_13: dict[str, TableSpec] = {
         not_null=frozenset({"entry", "applied_at"}),
     ),
 }
+# Migration 20: summaries kept by triggers (store/summaries.py) for the pages that would
+# otherwise read every observation or sighting of the store.
+TABLES_20: dict[str, TableSpec] = {
+    "modified_only_readings": TableSpec(
+        columns={"observation_id": int, "previous_observation_id": int},
+        pk="observation_id",
+        foreign_keys=(
+            ("observation_id", "observations", "id"),
+            ("previous_observation_id", "observations", "id"),
+        ),
+        not_null=frozenset({"previous_observation_id"}),
+    ),
+    "article_sources": TableSpec(
+        columns={"url": str, "source": str, "sole": int},
+        pk=("url", "source"),
+        not_null=frozenset({"url", "source", "sole"}),
+    ),
+    "source_coverage": TableSpec(
+        columns={"source": str, "articles": int, "only_here": int},
+        pk="source",
+        not_null=frozenset({"articles", "only_here"}),
+    ),
+    "headline_differences": TableSpec(
+        columns={"listing_id": int, "version_id": int, "listed_at": str, "url": str},
+        pk="listing_id",
+        foreign_keys=(("listing_id", "listings", "id"), ("version_id", "versions", "id")),
+        not_null=frozenset({"version_id", "url"}),
+    ),
+}
 TABLES: dict[str, TableSpec] = {
     **TABLES_1,
     **TABLES_2,
@@ -436,6 +465,7 @@ TABLES: dict[str, TableSpec] = {
     **TABLES_10,
     **TABLES_11,
     **TABLES_13,
+    **TABLES_20,
 }
 
 # (table, columns, unique)
@@ -495,6 +525,13 @@ INDEXES_11: tuple[tuple[str, tuple[str, ...], bool], ...] = (
 # outcome from the index alone (the crawl_health view, health_by_crawl).
 INDEXES_17: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("fetches", ("crawl_id", "kind", "outcome"), False),
+)
+
+# Migration 20's: a source's URLs found by it alone, by URL (discovery_coverage); the listing
+# entries whose headline differs, in time order (listing_headlines).
+INDEXES_20: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("article_sources", ("source", "sole", "url"), False),
+    ("headline_differences", ("listed_at", "url"), False),
 )
 
 # Indexes on an expression (sqlite-utils' create_index takes columns only): name -> the SQL

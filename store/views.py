@@ -121,33 +121,27 @@ WHERE EXISTS (SELECT 1 FROM versions AS o WHERE o.article_id = a.id AND o.id != 
 """.strip()
 
 # A crawl fetch that showed the same version as the fetch before it, with another claimed
-# modification time: the page says it was modified, its text says otherwise.
+# modification time: the page says it was modified, its text says otherwise. The pairs are
+# kept as readings are stored (``modified_only_readings``, store/summaries.py): they are rare,
+# and finding them among every reading took a window over all of them. (The CROSS JOIN keeps
+# the summary the outer loop: SQLite otherwise read every observation for an empty summary.)
 MODIFIED_ONLY_SQL = """
 SELECT
   a.url,
   v.version,
   o.observed_at,
-  o.previous_observed_at,
+  p.observed_at AS previous_observed_at,
   o.modified_at,
-  o.previous_modified_at,
+  p.modified_at AS previous_modified_at,
   o.fetch_id,
-  o.previous_fetch_id,
+  p.fetch_id AS previous_fetch_id,
   f.crawl_id
-FROM (
-  SELECT
-    obs.*,
-    lag(obs.version_id) OVER article_fetches AS previous_version_id,
-    lag(obs.modified_at) OVER article_fetches AS previous_modified_at,
-    lag(obs.observed_at) OVER article_fetches AS previous_observed_at,
-    lag(obs.fetch_id) OVER article_fetches AS previous_fetch_id
-  FROM observations AS obs
-  WHERE obs.reparse_id IS NULL
-  WINDOW article_fetches AS (PARTITION BY obs.article_id ORDER BY obs.observed_at, obs.fetch_id)
-) AS o
+FROM modified_only_readings AS m
+CROSS JOIN observations AS o ON o.id = m.observation_id
+JOIN observations AS p ON p.id = m.previous_observation_id
 JOIN articles AS a ON a.id = o.article_id
 JOIN versions AS v ON v.id = o.version_id
 JOIN fetches AS f ON f.id = o.fetch_id
-WHERE o.version_id = o.previous_version_id AND o.modified_at IS NOT o.previous_modified_at
 """.strip()
 
 # Every article candidate a discovery source put forward, one row per sighting: the section's

@@ -281,6 +281,11 @@ def test_save_article_writes_the_fetch_and_everything_that_came_of_it(store: Sto
         "warc_records": 0,
         "crawl_readings": 1,  # the crawl's reading, counted for crawl_health
         "stream_messages": 0,  # only a distributed crawl's writer fills it
+        # the summaries: no sighting, no second reading
+        "modified_only_readings": 0,
+        "article_sources": 0,
+        "source_coverage": 0,
+        "headline_differences": 0,
     }
     row = store.db.table("articles").get(result.article_id)
     assert row["current_version_id"] == result.version_id

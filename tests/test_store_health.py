@@ -176,3 +176,17 @@ def test_a_read_only_store_is_read_exported_and_served(
     assert crawl["finish_reason"] == "finished" and crawl["ok"] == 20  # robots.txt too
     if what == "folder":  # immutable: nothing written beside it (mode=ro in a writable folder
         assert left == ["wire.db"]  # keeps SQLite's -wal and -shm files there, to read a WAL)
+
+
+def test_a_store_damaged_where_sqlite_reads_first_is_found_when_opened(
+    real_store: Path, tmp_path: Path
+) -> None:
+    # the schema's page after the file's header: SQLite fails on its first statement, before
+    # any check can run (a file that is no database at all is test_crawl's)
+    path = copy_of(real_store, tmp_path)
+    with path.open("r+b") as file:
+        file.seek(100)
+        file.write(bytes(range(7, 250)) * 8)
+    for check in (True, False):
+        with pytest.raises(DamagedStore, match=r"wire\.db is damaged \(.+\): restore it"):
+            Store(path, check=check)

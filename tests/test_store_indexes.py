@@ -165,7 +165,8 @@ def test_crawl_health_is_the_aggregate_it_replaced(migrated: Path) -> None:
 
 def plan(store: Store, sql: str, params: dict[str, Any] | None = None) -> list[str]:
     """SQLite's plan of a query, one line per step."""
-    return [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", params or {})]
+    values = {"page": "", **(params or {})}  # a paged query's first page
+    return [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}", values)]
 
 
 def query(name: str) -> str:
