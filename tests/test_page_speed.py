@@ -287,3 +287,11 @@ def test_a_paged_query_links_the_pages_before_and_after(client: Client) -> None:
     assert 'rel="next"' not in second.text
     # a page number that is not one is the first page
     assert 'rel="next" href="?url=&amp;page=2"' in client.get("/wire/related_graph?page=x").text
+
+
+def test_the_page_links_carry_a_hostile_search_as_text(client: Client) -> None:
+    hostile = '"><script>alert(1)</script>'
+    page = client.get("/wire/search", q=hostile, page="2")
+    assert page.status_code == 200
+    assert 'rel="prev" href="?q=%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E&amp;' in page.text
+    assert "<script>alert(1)" not in page.text
