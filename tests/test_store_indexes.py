@@ -224,3 +224,9 @@ def test_table_pages_sorted_by_a_time_read_it_from_an_index(
     column = order.split()[0]
     assert any(f"idx_{table}_{column}" in s for s in steps), steps
     assert not any("TEMP B-TREE FOR ORDER BY" in s for s in steps), steps
+
+
+def test_changes_in_a_period_are_sought_in_the_index_on_created_at(store: Store) -> None:
+    steps = plan(store, query("changes_in_period"), {"from": "2024-01-01", "to": "2024-02-01"})
+    assert any("idx_version_changes_created_at (created_at>? AND created_at<?)" in s for s in steps)
+    assert not scans(steps, "vc", "version_changes"), steps
