@@ -371,3 +371,20 @@ def test_serve_runs_datasette_with_the_metadata(archive: Archive) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert [row["crawl_id"] for row in json.loads(result.stdout)] == ["run-2", "run-1"]
+
+
+def test_every_paged_query_shows_the_rows_its_page_links_count_on(
+    database_metadata: dict[str, Any],
+) -> None:
+    # the page links (templates/query.html) offer a next page while a page has page_rows rows:
+    # the query's LIMIT and OFFSET must be that many
+    paged = {
+        name: query for name, query in database_metadata["queries"].items() if "page_rows" in query
+    }
+    assert len(paged) == 9
+    for name, query in paged.items():
+        rows = query["page_rows"]
+        assert "page" in query["params"], name
+        first = "(max(1, CAST(coalesce(nullif(:page, ''), '1') AS INTEGER)) - 1)"
+        limit = f"LIMIT {rows} OFFSET {first} * {rows}"
+        assert limit in query["sql"], name
