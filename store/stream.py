@@ -20,7 +20,6 @@ is answered, on the list :data:`REPLY_KEY` the request names, which the worker w
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import uuid
@@ -28,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from domain import frontier as frontier_keys
-from domain import pages, records
+from domain import pages, records, tagged_json
 from store import history, protocol
 from store.protocol import (
     BeginCrawl,
@@ -62,7 +61,6 @@ CLASSES: dict[str, type[Any]] = {
     for cls in vars(module).values()
     if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
 }
-TAGS = ("__type__", "__bytes__", "__tuple__", "__dict__")
 
 
 def redis_url_problem(url: object) -> str | None:
@@ -93,55 +91,20 @@ class StreamError(WriterError):
 
 
 def encode_value(value: Any) -> Any:
-    """``value`` as JSON-ready data: dataclasses, bytes and tuples tagged."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, bytes):
-        return {"__bytes__": base64.b64encode(value).decode("ascii")}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if CLASSES.get(name) is not type(value):
-            raise CodecError(f"cannot encode a {type(value).__qualname__}")
-        return {
-            "__type__": name,
-            "fields": {
-                f.name: encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)
-            },
-        }
-    if isinstance(value, tuple):
-        return {"__tuple__": [encode_value(item) for item in value]}
-    if isinstance(value, list):
-        return [encode_value(item) for item in value]
-    if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            raise CodecError("cannot encode a dict whose keys are not all strings")
-        data = {key: encode_value(item) for key, item in value.items()}
-        return {"__dict__": data} if any(key in TAGS for key in data) else data
-    raise CodecError(f"cannot encode a {type(value).__qualname__}")
+    """``value`` as JSON-ready data: the dataclasses of :data:`CLASSES`, bytes and tuples
+    tagged (:mod:`domain.tagged_json`, the frontier's codec too)."""
+    try:
+        return tagged_json.encode(value, CLASSES)
+    except tagged_json.Unencodable as error:
+        raise CodecError(str(error)) from None
 
 
 def decode_value(data: Any) -> Any:
-    """What :func:`encode_value` encoded, rebuilt."""
-    if isinstance(data, list):
-        return [decode_value(item) for item in data]
-    if not isinstance(data, dict):
-        return data
-    if "__bytes__" in data:
-        return base64.b64decode(data["__bytes__"], validate=True)
-    if "__tuple__" in data:
-        return tuple(decode_value(item) for item in data["__tuple__"])
-    if "__dict__" in data:
-        return {key: decode_value(item) for key, item in data["__dict__"].items()}
-    if "__type__" in data:
-        cls = CLASSES.get(data["__type__"])
-        if cls is None:
-            raise CodecError(f"unknown type {str(data['__type__'])[:80]!r}")
-        fields = {key: decode_value(item) for key, item in data["fields"].items()}
-        try:
-            return cls(**fields)
-        except TypeError as error:
-            raise CodecError(f"{cls.__name__}: {error}") from None
-    return {key: decode_value(item) for key, item in data.items()}
+    """What :func:`encode_value` encoded, rebuilt (only the classes of :data:`CLASSES`)."""
+    try:
+        return tagged_json.decode(data, CLASSES)
+    except tagged_json.Undecodable as error:
+        raise CodecError(str(error)) from None
 
 
 @dataclasses.dataclass(frozen=True)
