@@ -163,6 +163,9 @@ def test_a_rewritten_query_gives_the_rows_of_the_old_one(bench_store: Path) -> N
         ("discovery_coverage", {"crawl": ""}),
     ]
     cases += [("search", {"q": store_size_word(), "order": "relevance"})]
+    relevance = rows(conn, OLD_QUERIES["search"], {"q": store_size_word(), "order": "relevance"})
+    typed = {"q": store_size_word(), "order": " Relevance "}  # as a reader may type it
+    assert every_page(conn, queries["search"], typed) == relevance
     for name, params in cases:
         old = rows(conn, OLD_QUERIES[name], {"order": "", **params})
         assert every_page(conn, queries[name], params) == old, (name, params)
