@@ -120,8 +120,8 @@ class Store:
             self.db = open_database(path, uri)
         except sqlite3.DatabaseError as error:
             # damage where SQLite reads first (the schema's pages); a file that is no database
-            # at all, a locked or read-only one are told as they are by the caller
-            if "malformed" not in str(error):
+            # at all (SQLITE_NOTADB), a locked or read-only one are told as they are by the caller
+            if error.sqlite_errorname != "SQLITE_CORRUPT":
                 raise
             raise damaged(path, str(error)) from None
         try:

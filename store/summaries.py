@@ -22,9 +22,9 @@ distributed store writer, an import), as ``crawl_readings`` is (store/schema.py)
 
 Observations, listings, discoveries and articles are only ever inserted, never updated or
 deleted (the store's history is append-only), so insert triggers keep these exact.
-:func:`create` makes the tables' triggers and fills them from the rows already stored;
-:func:`drop_triggers` and :func:`fill` let a bulk copy (benchmarks/store_size.py) fill them
-once after its rows are in.
+:func:`refill` fills the tables from the rows already stored and :func:`create_triggers`
+keeps them from then on (migration 20 does both); a bulk copy (benchmarks/store_size.py)
+drops the triggers (:func:`drop_triggers`) and fills the tables once after its rows are in.
 """
 
 from __future__ import annotations
@@ -221,12 +221,6 @@ FILLS: tuple[tuple[str, str], ...] = (
 TABLES = tuple(table for table, _ in FILLS)
 
 
-def fill(db: Executes) -> None:
-    """Fill the summary tables (empty) from the rows already stored."""
-    for _, sql in FILLS:
-        db.execute(sql)
-
-
 def create_triggers(db: Executes) -> None:
     """The triggers that keep the summaries as rows go in."""
     for sql in TRIGGERS.values():
@@ -243,4 +237,5 @@ def refill(db: Executes) -> None:
     """Empty the summary tables and fill them again from the rows stored."""
     for table, _ in FILLS:
         db.execute(f"DELETE FROM {table}")
-    fill(db)
+    for _, sql in FILLS:
+        db.execute(sql)

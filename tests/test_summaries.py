@@ -20,64 +20,8 @@ import pytest
 from store import Store, summaries
 from store.metadata import YAML_DATABASE, read_yaml
 from store.schema import SCHEMA_VERSION, STEPS
+from tests.plain_sql import PLAIN_COVERAGE, PLAIN_HEADLINES, PLAIN_MODIFIED_ONLY
 
-# The modified_only view before migration 20: a window over every reading.
-PLAIN_MODIFIED_ONLY = """
-SELECT a.url, v.version, o.observed_at, o.previous_observed_at, o.modified_at,
-  o.previous_modified_at, o.fetch_id, o.previous_fetch_id, f.crawl_id
-FROM (
-  SELECT obs.*,
-    lag(obs.version_id) OVER w AS previous_version_id,
-    lag(obs.modified_at) OVER w AS previous_modified_at,
-    lag(obs.observed_at) OVER w AS previous_observed_at,
-    lag(obs.fetch_id) OVER w AS previous_fetch_id
-  FROM observations AS obs
-  WHERE obs.reparse_id IS NULL
-  WINDOW w AS (PARTITION BY obs.article_id ORDER BY obs.observed_at, obs.fetch_id)
-) AS o
-JOIN articles AS a ON a.id = o.article_id
-JOIN versions AS v ON v.id = o.version_id
-JOIN fetches AS f ON f.id = o.fetch_id
-WHERE o.version_id = o.previous_version_id AND o.modified_at IS NOT o.previous_modified_at
-"""
-# discovery_coverage of every crawl before migration 20: every sighting.
-PLAIN_COVERAGE = """
-WITH found AS (
-  SELECT DISTINCT d.source, d.url FROM discovered AS d WHERE d.url IN (SELECT url FROM articles)
-)
-SELECT f.source, count(*) AS articles,
-  sum(NOT EXISTS (
-    SELECT 1 FROM found AS o WHERE o.url = f.url AND o.source != f.source
-  )) AS only_this_source,
-  group_concat(CASE WHEN NOT EXISTS (
-    SELECT 1 FROM found AS o WHERE o.url = f.url AND o.source != f.source
-  ) THEN f.url END, ' ') AS found_only_here
-FROM (SELECT * FROM found ORDER BY url) AS f GROUP BY f.source ORDER BY f.source
-"""
-# listing_headlines before migration 20: every listing entry judged.
-PLAIN_HEADLINES = """
-WITH listed AS (
-  SELECT l.url, l.title AS listing_title, l.crawl_id, l.listing_url, l.position, f.fetched_at,
-    (
-      SELECT o.version_id FROM observations AS o
-      JOIN fetches AS af ON af.id = o.fetch_id
-      JOIN articles AS oa ON oa.id = o.article_id
-      WHERE oa.url = l.url AND o.reparse_id IS NULL
-        AND (af.crawl_id = l.crawl_id OR o.observed_at <= f.fetched_at)
-      ORDER BY o.observed_at DESC, o.id DESC
-      LIMIT 1
-    ) AS version_id
-  FROM listings AS l
-  JOIN fetches AS f ON f.id = l.fetch_id
-  WHERE l.title IS NOT NULL
-)
-SELECT listed.fetched_at AS listed_at, listed.url, listed.listing_title, v.title AS article_title,
-  v.version, listed.crawl_id, listed.listing_url, listed.position
-FROM listed
-JOIN versions AS v ON v.id = listed.version_id
-WHERE listed.listing_title IS NOT v.title
-ORDER BY listed.fetched_at, listed.url
-"""
 SOURCES = ("rss", "sitemap")
 TITLES = ("Talks open", "Talks open in Accra", "Talks end")
 MODIFIED = (None, "2024-05-01T10:00:00Z", "2024-05-01T12:00:00Z")
@@ -258,7 +202,7 @@ def compare(conn: sqlite3.Connection) -> None:
     view = sorted(conn.execute("SELECT * FROM modified_only").fetchall(), key=repr)
     assert view == sorted(conn.execute(PLAIN_MODIFIED_ONLY).fetchall(), key=repr)
     coverage = conn.execute(queries()["discovery_coverage"]["sql"], {"crawl": ""}).fetchall()
-    assert coverage == conn.execute(PLAIN_COVERAGE).fetchall()
+    assert coverage == conn.execute(PLAIN_COVERAGE, {"crawl": ""}).fetchall()
     headlines = conn.execute(queries()["listing_headlines"]["sql"], {"page": ""}).fetchall()
     assert headlines == conn.execute(PLAIN_HEADLINES).fetchall()[:100]
 
